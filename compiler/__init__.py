@@ -1,0 +1,1 @@
+"""Everything after loading: sources, solver, lockfile, graph, rendering, reports, CLI."""

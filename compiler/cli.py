@@ -1,0 +1,84 @@
+"""The `pinwright` command: parse options, build the console, run one command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from spec.errors import PinwrightError
+
+# Each module defines `register(subparsers)`, which adds its parser and sets `run`.
+COMMAND_MODULES = (
+    "compiler.commands.lock",
+    "compiler.commands.compile",
+    "compiler.commands.update",
+    "compiler.commands.schema",
+    "compiler.commands.apk",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="pinwright",
+        description="Compile YAML image specs into pinned Dockerfiles and lockfiles.",
+    )
+    parser.add_argument(
+        "-C",
+        dest="catalog",
+        default=".",
+        metavar="CATALOG_DIR",
+        help="catalog folder holding pinwright.yaml (default: the current folder)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log decisions; twice for every request"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send log records to stderr: warnings by default, INFO with -v, DEBUG with -vv."""
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="[%(levelname)s] %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    console = Console(highlight=False, soft_wrap=True)
+    error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    try:
+        exit_code: int = args.run(args, console)
+    except PinwrightError as error:
+        for line in error.lines():
+            error_console.print(line, markup=False)
+        return error.exit_code
+    except KeyboardInterrupt:
+        error_console.print("interrupted", markup=False)
+        return 130
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Image spec and catalog config models, and their YAML loading."""
