@@ -18,12 +18,20 @@ class Location:
     column: int | None = None
 
     def __str__(self) -> str:
-        text = str(self.path)
+        text = _display_path(self.path)
         if self.line is not None:
             text += f":{self.line}"
             if self.column is not None:
                 text += f":{self.column}"
         return text
+
+
+def _display_path(path: Path) -> str:
+    """Show `path` relative to the working folder when it is inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
 
 
 class PinwrightError(Exception):
@@ -63,6 +71,7 @@ class ProblemsError(InvalidInputError):
             raise ValueError("ProblemsError needs at least one problem")
         super().__init__(str(problems[0]), location=problems[0].location)
         self.problems = problems
+        self.exit_code = max(problem.exit_code for problem in problems)
 
     def __str__(self) -> str:
         return "\n".join(self.lines())

@@ -1,0 +1,117 @@
+"""The lockfile `images/NAME/image.lock.json`: the bill of materials of one image.
+
+The file is deterministic: sorted keys, two-space indentation, LF line endings, no
+timestamps, written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.fsutil import write_atomic
+from compiler.locked import LockedInput, locked_from_json
+from spec.errors import InvalidInputError, Location
+
+LOCK_FORMAT = 1
+
+
+class LockInvalidError(InvalidInputError):
+    """A lockfile that cannot be read: broken JSON, an unknown format or kind."""
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The resolved inputs of one image and the checksums of what they came from."""
+
+    image: str
+    spec_sha256: str
+    inputs_sha256: str  # of the declared inputs and the config that affects resolution
+    templates: Mapping[str, str]  # catalog-relative path -> sha256
+    inputs: Mapping[str, LockedInput]
+
+    def materials(self) -> dict[str, str]:
+        """Return the flat map of material names to versions or digests."""
+        result: dict[str, str] = {}
+        for name in sorted(self.inputs):
+            result.update(self.inputs[name].materials())
+        return dict(sorted(result.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": LOCK_FORMAT,
+            "image": self.image,
+            "spec_sha256": self.spec_sha256,
+            "inputs_sha256": self.inputs_sha256,
+            "templates": dict(self.templates),
+            "inputs": {name: locked.to_json() for name, locked in self.inputs.items()},
+            "materials": self.materials(),
+        }
+
+
+def sha256_text(content: bytes) -> str:
+    """Return the sha256 of text content with CRLF and CR line endings normalised to LF."""
+    normalised = content.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return hashlib.sha256(normalised).hexdigest()
+
+
+def sha256_json(value: Any) -> str:
+    """Return the sha256 of the canonical JSON form of `value`."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def format_lock(lock: Lock) -> str:
+    """Return the exact text of a lockfile."""
+    return json.dumps(lock.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_lock(path: Path, lock: Lock) -> bool:
+    """Write the lockfile atomically; returns False when it already had these bytes."""
+    return write_atomic(path, format_lock(lock))
+
+
+def read_lock(path: Path) -> Lock | None:
+    """Read a lockfile, or return None when there is none.
+
+    Raises LockInvalidError for a file that is not a lockfile of this format.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LockInvalidError(f"cannot read lockfile: {error}", location=Location(path)) from error
+    return parse_lock(text, path)
+
+
+def parse_lock(text: str, path: Path) -> Lock:
+    """Parse lockfile text that came from `path`; raises LockInvalidError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        location = Location(path, error.lineno, error.colno)
+        raise LockInvalidError(f"invalid JSON: {error.msg}", location=location) from error
+    if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise LockInvalidError(
+            f"unsupported lockfile format {found!r} (expected {LOCK_FORMAT}); run `pinwright lock`",
+            location=Location(path),
+        )
+    try:
+        return Lock(
+            image=data["image"],
+            spec_sha256=data["spec_sha256"],
+            inputs_sha256=data["inputs_sha256"],
+            templates=dict(data["templates"]),
+            inputs={name: locked_from_json(value) for name, value in data["inputs"].items()},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise LockInvalidError(
+            f"malformed lockfile ({type(error).__name__}: {error}); run `pinwright lock`",
+            location=Location(path),
+        ) from error

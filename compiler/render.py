@@ -1,0 +1,231 @@
+"""Render a Dockerfile from a spec and its lock: pure, offline and sandboxed.
+
+Templates run in Jinja's sandbox with StrictUndefined, so a template can neither
+reach Python internals nor silently render a missing variable as empty text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from compiler.lockfile import Lock, sha256_text
+from compiler.stages import render_stages
+from spec.catalog import Catalog, ImageEntry
+from spec.errors import Location, PinwrightError
+from spec.models import ARCHITECTURES
+
+# Parser directives must stay the first lines of a Dockerfile, above any comment.
+DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=", re.IGNORECASE)
+
+
+class TemplateRenderError(PinwrightError):
+    """A template failed to parse or render: a syntax error or an undefined variable."""
+
+
+class CatalogLoader(jinja2.BaseLoader):
+    """Load templates from the image folder first, then from the catalog's includes folder.
+
+    Names are paths relative to one of those folders; `..` is rejected so a template
+    cannot read files outside them.
+    """
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = folders
+
+    def find(self, name: str) -> Path | None:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts:
+            return None
+        for folder in self.folders:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        path = self.find(template)
+        if path is None:
+            raise jinja2.TemplateNotFound(template)
+        source = path.read_text(encoding="utf-8")
+        mtime = path.stat().st_mtime
+        return source, str(path), lambda: path.stat().st_mtime == mtime
+
+
+def create_environment(entry: ImageEntry, catalog: Catalog) -> SandboxedEnvironment:
+    """Build the sandboxed environment for one image's templates."""
+    return SandboxedEnvironment(
+        loader=CatalogLoader([entry.directory, catalog.includes_dir]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def collect_templates(entry: ImageEntry, catalog: Catalog) -> dict[str, str]:
+    """Return the sha256 of every template file an image uses, by catalog-relative path.
+
+    Imports and includes are followed statically; names computed at render time are
+    not known here and are left out. Raises TemplateRenderError for a syntax error.
+    """
+    if entry.template_path is None:
+        return {}
+    environment = create_environment(entry, catalog)
+    loader = environment.loader
+    assert isinstance(loader, CatalogLoader)
+
+    found: dict[str, str] = {}
+    pending = [entry.template_path]
+    while pending:
+        path = pending.pop()
+        key = catalog.relative(path)
+        if key in found:
+            continue
+        content = _read_template(path)
+        found[key] = sha256_text(content)
+        try:
+            tree = environment.parse(content.decode("utf-8"), filename=str(path))
+        except jinja2.TemplateSyntaxError as error:
+            raise _syntax_error(error, path) from error
+        for name in meta.find_referenced_templates(tree):
+            if name is None:
+                continue
+            target = loader.find(name)
+            if target is None:
+                includes = catalog.relative(catalog.includes_dir)
+                raise TemplateRenderError(
+                    f"template {name!r} not found in {entry.name}/ or {includes}/",
+                    location=Location(path),
+                )
+            pending.append(target)
+    return dict(sorted(found.items()))
+
+
+def build_context(entry: ImageEntry, catalog: Catalog, lock: Lock) -> dict[str, Any]:
+    """Return the variables a template sees."""
+    architectures = tuple(catalog.config.architectures)
+    values = {
+        name: lock.inputs[name].template_value(architectures)
+        for name in entry.spec.inputs
+        if name in lock.inputs
+    }
+    return {
+        "inputs": types.MappingProxyType(values),
+        "image": entry.name,
+        "registry": catalog.config.registry,
+        "architectures": list(architectures),
+        "platforms": [ARCHITECTURES[arch] for arch in architectures],
+    }
+
+
+def render_dockerfile(entry: ImageEntry, catalog: Catalog, lock: Lock) -> str:
+    """Render the Dockerfile text of one image, header included.
+
+    Raises TemplateRenderError with the template position for syntax errors and
+    undefined variables.
+    """
+    environment = create_environment(entry, catalog)
+    context = build_context(entry, catalog, lock)
+    if entry.template_path is None:
+        body = render_stages(entry, environment, context)
+    else:
+        body = _render_template(environment, entry, context, catalog)
+    return _with_header(body, entry, catalog)
+
+
+def _render_template(
+    environment: SandboxedEnvironment,
+    entry: ImageEntry,
+    context: Mapping[str, Any],
+    catalog: Catalog,
+) -> str:
+    assert entry.template_path is not None
+    path = entry.template_path
+    name = catalog.relative(path)
+    try:
+        template = environment.get_template(path.relative_to(entry.directory).as_posix())
+        return template.render(context)
+    except jinja2.TemplateSyntaxError as error:
+        raise _syntax_error(error, path) from error
+    except jinja2.UndefinedError as error:
+        raise TemplateRenderError(
+            f"undefined variable in {name}: {error.message}", location=_error_location(error, path)
+        ) from error
+    except jinja2.TemplateNotFound as error:
+        raise TemplateRenderError(
+            f"template {error.name!r} not found", location=_error_location(error, path)
+        ) from error
+    except jinja2.TemplateError as error:
+        raise TemplateRenderError(
+            f"template {name} failed: {error}", location=_error_location(error, path)
+        ) from error
+
+
+def _read_template(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise TemplateRenderError(
+            f"cannot read template: {error}", location=Location(path)
+        ) from error
+
+
+def _syntax_error(error: jinja2.TemplateSyntaxError, path: Path) -> TemplateRenderError:
+    where = Path(error.filename) if error.filename else path
+    return TemplateRenderError(
+        f"template syntax error: {error.message}", location=Location(where, error.lineno)
+    )
+
+
+def _error_location(error: BaseException, path: Path) -> Location:
+    """Find the template line of a render error from the traceback Jinja rewrites."""
+    line: int | None = None
+    where = path
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if "__jinja_exception__" in traceback.tb_frame.f_globals:
+            where = Path(filename)
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return Location(where, line)
+
+
+def _with_header(body: str, entry: ImageEntry, catalog: Catalog) -> str:
+    lines = body.splitlines()
+    directives: list[str] = []
+    while lines and DIRECTIVE.match(lines[0]):
+        directives.append(lines.pop(0))
+
+    spec = catalog.relative(entry.spec_path)
+    lock = catalog.relative(entry.lock_path)
+    header = [
+        f"# Generated by Pinwright from {spec} and {lock}.",
+        f"# Do not edit: change the spec, then run `pinwright compile {entry.name}`.",
+    ]
+    if catalog.config.source_link:
+        header.append(f"# Source: {catalog.config.source_link.rstrip('/')}/{spec}")
+
+    text = "\n".join([*directives, *header, "", *_strip_blank_edges(lines)])
+    return text.rstrip("\n") + "\n"
+
+
+def _strip_blank_edges(lines: list[str]) -> list[str]:
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    return [line.rstrip() for line in lines[start:]]
+
+
+def dockerfile_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

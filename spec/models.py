@@ -1,0 +1,383 @@
+"""Pydantic models of `pinwright.yaml` (the catalog config) and of `image.yaml` (an image spec).
+
+These models validate what users write; once validated, the rest of the code receives
+them as frozen objects.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+# apk architecture names and the OCI platform each one builds for.
+ARCHITECTURES: dict[str, str] = {
+    "x86_64": "linux/amd64",
+    "aarch64": "linux/arm64",
+    "armv7": "linux/arm/v7",
+    "armhf": "linux/arm/v6",
+    "x86": "linux/386",
+    "ppc64le": "linux/ppc64le",
+    "s390x": "linux/s390x",
+    "riscv64": "linux/riscv64",
+    "loongarch64": "linux/loong64",
+}
+
+Architecture = Literal[
+    "x86_64", "aarch64", "armv7", "armhf", "x86", "ppc64le", "s390x", "riscv64", "loongarch64"
+]
+Ordering = Literal["semver", "loose", "pep440"]
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+IMAGE_NAME = r"^[a-z0-9][a-z0-9._-]*$"
+# An apk world entry: optional "!", a name, an optional "@tag", an optional constraint.
+APK_WORLD_ENTRY = re.compile(
+    r"^!?[A-Za-z0-9_.+:-]+(@[A-Za-z0-9_.-]+)?((<=|>=|<~|>~|=~|<|>|=|~)[A-Za-z0-9_.~+-]+)?$"
+)
+
+
+class StrictModel(BaseModel):
+    """Base of every model: unknown keys are errors and validated objects are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----- catalog config: pinwright.yaml -----
+
+
+class AlpineConfig(StrictModel):
+    """Where Alpine indexes come from."""
+
+    mirror: str = Field(
+        default="https://dl-cdn.alpinelinux.org/alpine",
+        description="Base URL of an Alpine mirror (the folder that holds `v3.20/`, `edge/`, ...).",
+    )
+    branch: str = Field(
+        default="v3.20",
+        pattern=r"^(v[0-9]+\.[0-9]+|edge|latest-stable)$",
+        description="Alpine branch such as `v3.20`, or `edge`.",
+    )
+    repositories: list[str] = Field(
+        default_factory=lambda: ["main", "community"],
+        min_length=1,
+        description="Repositories of the branch to resolve packages from, in order.",
+    )
+    keys: list[str] = Field(
+        default_factory=list,
+        description="Extra folders of `*.rsa.pub` signing keys, relative to the catalog.",
+    )
+    unsigned: list[str] = Field(
+        default_factory=list,
+        description="Repositories whose indexes are accepted without a signature.",
+    )
+
+    @field_validator("mirror")
+    @classmethod
+    def _check_mirror(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class RegistryConfig(StrictModel):
+    """Settings for one registry host."""
+
+    insecure: bool = Field(
+        default=False, description="Use plain HTTP or unverified TLS for this registry only."
+    )
+    mirror: str | None = Field(
+        default=None,
+        description="Resolve this registry's images through this mirror or pull-through cache; "
+        "locks and Dockerfiles keep the original reference.",
+    )
+
+
+class GitConfig(StrictModel):
+    """Settings for git sources."""
+
+    url_rewrites: dict[str, str] = Field(
+        default_factory=dict,
+        description="Prefix to prefix, applied to every git URL before it is fetched "
+        "(like git's `insteadOf`; the longest matching prefix wins).",
+    )
+
+
+class CatalogConfig(StrictModel):
+    """The catalog config, `pinwright.yaml` at the top of a catalog."""
+
+    registry: str = Field(
+        description="Host and optional path prefix where this catalog's own images live, "
+        "such as `ghcr.io/example`.",
+        pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$",
+    )
+    architectures: list[Architecture] = Field(
+        default_factory=lambda: ["x86_64"],
+        min_length=1,
+        description="apk architecture names to resolve and build for.",
+    )
+    alpine: AlpineConfig = Field(default_factory=AlpineConfig)
+    registries: dict[str, RegistryConfig] = Field(default_factory=dict)
+    git: GitConfig = Field(default_factory=GitConfig)
+    source_link: str | None = Field(
+        default=None, description="URL prefix shown in the Dockerfile header before the spec path."
+    )
+
+    @field_validator("architectures")
+    @classmethod
+    def _check_unique_architectures(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("architectures must not repeat")
+        return value
+
+
+# ----- inputs of an image spec -----
+
+
+class VersionOptions(StrictModel):
+    """How a versioned source picks its latest version."""
+
+    prefix: str = Field(
+        default="", description="Kept in the rendered value, stripped before comparing."
+    )
+    filter: str | None = Field(
+        default=None, description="Regular expression a tag must match to be considered."
+    )
+    ordering: Ordering = "loose"
+    prerelease: bool = Field(default=False, description="Also consider prereleases.")
+    major: int | None = Field(default=None, ge=0, description="Stay on this major version.")
+    minor: str | None = Field(
+        default=None, pattern=r"^[0-9]+\.[0-9]+$", description="Stay on this minor line, `1.23`."
+    )
+
+    @field_validator("filter")
+    @classmethod
+    def _check_filter(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"invalid regular expression: {error}") from error
+        return value
+
+
+class ImageInput(StrictModel):
+    """A base image: a catalog image name or any image reference."""
+
+    image: str = Field(min_length=1, description="Catalog image name or image reference.")
+
+    @field_validator("image")
+    @classmethod
+    def _check_reference(cls, value: str) -> str:
+        if any(character.isspace() for character in value):
+            raise ValueError("an image reference must not contain spaces")
+        return value
+
+
+class AlpinePackagesInput(StrictModel):
+    """Alpine packages, resolved with their whole dependency closure."""
+
+    alpine_packages: list[str] = Field(
+        min_length=1, description="World entries: `name`, `name>=1.2`, `name=1.2-r0`, `!name`."
+    )
+
+    @field_validator("alpine_packages")
+    @classmethod
+    def _check_world(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not APK_WORLD_ENTRY.match(entry):
+                raise ValueError(f"invalid package entry {entry!r}")
+        return value
+
+
+class GitTagInput(VersionOptions):
+    """The latest tag of a git repository."""
+
+    git_tag: str = Field(min_length=1, description="URL of a git repository.")
+
+
+class GithubTagInput(VersionOptions):
+    """The latest tag of `https://github.com/OWNER/REPO`, read over git, not the REST API."""
+
+    github_tag: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+# Input models by the key that selects them. Sources for more kinds register here.
+INPUT_KINDS: dict[str, type[StrictModel]] = {
+    "image": ImageInput,
+    "alpine_packages": AlpinePackagesInput,
+    "git_tag": GitTagInput,
+    "github_tag": GithubTagInput,
+}
+
+
+def input_kind(value: Any) -> str | None:
+    """Return the kind of a raw input mapping: the first of its keys that names a kind."""
+    if isinstance(value, BaseModel):
+        for kind, model in INPUT_KINDS.items():
+            if isinstance(value, model):
+                return kind
+        return None
+    if isinstance(value, dict):
+        for key in value:
+            if key in INPUT_KINDS:
+                return str(key)
+    return None
+
+
+Input = Annotated[
+    Annotated[ImageInput, Tag("image")]
+    | Annotated[AlpinePackagesInput, Tag("alpine_packages")]
+    | Annotated[GitTagInput, Tag("git_tag")]
+    | Annotated[GithubTagInput, Tag("github_tag")],
+    Discriminator(
+        input_kind,
+        custom_error_type="input_kind",
+        custom_error_message="an input needs exactly one kind key: " + ", ".join(INPUT_KINDS),
+    ),
+]
+
+
+# ----- build stages of an image spec -----
+
+
+class CopySource(StrictModel):
+    """Files to copy into the stage."""
+
+    src: str | list[str] = Field(description="Source paths, in the build context or the stage.")
+    dest: str
+    from_: str | None = Field(
+        default=None, alias="from", description="A stage name or an image input to copy from."
+    )
+    chown: str | None = None
+    chmod: str | None = Field(default=None, pattern=r"^[0-7]{3,4}$")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RunStep(StrictModel):
+    run: str = Field(description="A shell command; Jinja expressions may use `inputs`.")
+
+
+class CopyStep(StrictModel):
+    copy_: CopySource = Field(alias="copy")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class EnvStep(StrictModel):
+    env: dict[str, str] = Field(min_length=1)
+
+    @field_validator("env")
+    @classmethod
+    def _check_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.match(IDENTIFIER, name):
+                raise ValueError(f"invalid environment variable name {name!r}")
+        return value
+
+
+class WorkdirStep(StrictModel):
+    workdir: str = Field(min_length=1)
+
+
+class UserStep(StrictModel):
+    user: str = Field(min_length=1)
+
+
+class ExposeStep(StrictModel):
+    expose: int | str | list[int | str]
+
+
+STEP_KINDS: dict[str, type[StrictModel]] = {
+    "run": RunStep,
+    "copy": CopyStep,
+    "env": EnvStep,
+    "workdir": WorkdirStep,
+    "user": UserStep,
+    "expose": ExposeStep,
+}
+
+
+def step_kind(value: Any) -> str | None:
+    """Return the kind of a raw step mapping: the first of its keys that names a step."""
+    if isinstance(value, BaseModel):
+        for kind, model in STEP_KINDS.items():
+            if isinstance(value, model):
+                return kind
+        return None
+    if isinstance(value, dict):
+        for key in value:
+            if key in STEP_KINDS:
+                return str(key)
+    return None
+
+
+Step = Annotated[
+    Annotated[RunStep, Tag("run")]
+    | Annotated[CopyStep, Tag("copy")]
+    | Annotated[EnvStep, Tag("env")]
+    | Annotated[WorkdirStep, Tag("workdir")]
+    | Annotated[UserStep, Tag("user")]
+    | Annotated[ExposeStep, Tag("expose")],
+    Discriminator(
+        step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step needs exactly one of: " + ", ".join(STEP_KINDS),
+    ),
+]
+
+
+class Stage(StrictModel):
+    """One build stage: a base, packages to install and ordered steps."""
+
+    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_.-]*$")
+    base: str = Field(description="An image input, an earlier stage name, or `scratch`.")
+    packages: str | None = Field(default=None, description="An `alpine_packages` input to install.")
+    steps: list[Step] = Field(default_factory=list)
+
+
+class ImageSpec(StrictModel):
+    """One image of the catalog, `images/NAME/image.yaml`."""
+
+    description: str | None = None
+    template: str | None = Field(
+        default=None,
+        description="Jinja template of the Dockerfile, relative to the image folder. "
+        "Defaults to `Dockerfile.j2` when no stages are given.",
+    )
+    inputs: dict[Annotated[str, Field(pattern=IDENTIFIER)], Input] = Field(default_factory=dict)
+    stages: list[Stage] | None = Field(default=None, min_length=1)
+    entrypoint: list[str] | None = None
+    cmd: list[str] | None = None
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra OCI labels; values may use Jinja expressions."
+    )
+    version_from: str | None = Field(
+        default=None,
+        description="An input whose version fills the `org.opencontainers.image.version`, "
+        "`.source` and `.revision` labels and the pushed version tag.",
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _check_template(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("/") or ".." in value.split("/")):
+            raise ValueError("must be a path inside the image folder")
+        return value
+
+    @model_validator(mode="after")
+    def _check_form(self) -> ImageSpec:
+        if self.template is not None and self.stages is not None:
+            raise ValueError("give either `template` or `stages`, not both")
+        if self.stages is None and (self.entrypoint or self.cmd):
+            raise ValueError("`entrypoint` and `cmd` belong to the `stages` form")
+        return self
