@@ -69,6 +69,8 @@ class _State:
         self.faults: dict[str, Fault] = {}
         self.fired: dict[str, int] = {}
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def take_fault(self, path: str) -> Fault | None:
         """Return the fault for `path` if it still fires, and count it."""
@@ -105,6 +107,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, *, send_body: bool) -> None:
+        state = self.server.state
+        with state.lock:
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._answer_counted(send_body=send_body)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer_counted(self, *, send_body: bool) -> None:
         state = self.server.state
         path = unquote(urlsplit(self.path).path)
         if state.latency_ms:
@@ -178,9 +191,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         sent = 0
         if send_body and status != HTTPStatus.NOT_MODIFIED:
-            self.wfile.write(content)
-            sent = len(content)
+            sent = self._write(content)
         self._record(path, status, sent)
+
+    def _write(self, content: bytes) -> int:
+        """Send `content` and return its length, or 0 when the client has gone away."""
+        try:
+            self.wfile.write(content)
+        except ConnectionError:
+            # A client that timed out or rejected the body closes before reading it all.
+            self.close_connection = True
+            return 0
+        return len(content)
 
     def _send_generated(self, path: str, size: int, send_length: bool, send_body: bool) -> None:
         self.send_response(HTTPStatus.OK)
@@ -193,14 +215,11 @@ class _Handler(BaseHTTPRequestHandler):
         sent = 0
         if send_body:
             block = b"x" * 65536
-            try:
-                while sent < size:
-                    piece = block[: min(len(block), size - sent)]
-                    self.wfile.write(piece)
-                    sent += len(piece)
-            except OSError:
-                # The client stops reading once the body passes its limit.
-                self.close_connection = True
+            while sent < size:
+                written = self._write(block[: min(len(block), size - sent)])
+                if not written:
+                    break
+                sent += written
         self._record(path, HTTPStatus.OK, sent)
 
     def _send_truncated(self, path: str, content: bytes, validators: dict[str, str]) -> None:
@@ -209,11 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
-        half = content[: len(content) // 2]
-        self.wfile.write(half)
-        self.wfile.flush()
+        sent = self._write(content[: len(content) // 2])
         self.close_connection = True
-        self._record(path, HTTPStatus.OK, len(half))
+        self._record(path, HTTPStatus.OK, sent)
 
     def _reset(self, path: str) -> None:
         # SO_LINGER with a zero timeout makes close() send a TCP RST instead of a FIN.
@@ -267,9 +284,16 @@ class LoopbackHttpServer:
         with self._state.lock:
             return list(self._state.requests)
 
+    @property
+    def max_in_flight(self) -> int:
+        """The largest number of requests the server was answering at the same time."""
+        return self._state.max_in_flight
+
     def clear_requests(self) -> None:
+        """Forget the recorded requests and the in-flight maximum."""
         with self._state.lock:
             self._state.requests.clear()
+            self._state.max_in_flight = self._state.in_flight
 
     def set_fault(self, path: str, fault: Fault) -> None:
         """Make `path` (starting with "/") misbehave as `fault` says, counting from zero."""

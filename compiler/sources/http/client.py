@@ -89,7 +89,7 @@ class _Pending:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.response: HttpResponse | None = None
-        self.error: FetchError | None = None
+        self.error: Exception | None = None
 
 
 class HttpClient:
@@ -173,7 +173,7 @@ class HttpClient:
         else:
             try:
                 pending.response = self._fetch_once(url, kind=kind, headers=headers, verify=verify)
-            except FetchError as error:
+            except Exception as error:
                 pending.error = error
             finally:
                 pending.done.set()
@@ -215,6 +215,7 @@ class HttpClient:
         self, url: str, *, kind: str, headers: Mapping[str, str] | None, verify: bool
     ) -> HttpResponse:
         _check_url(url)
+        _limit_for(kind)
         request_headers = dict(headers or {})
         cacheable = not _carries_credentials(url, request_headers, self.session)
         entry = self.cache.load(url) if cacheable and not self.refresh else None
@@ -241,15 +242,25 @@ class HttpClient:
             self.stats.count(cache_hits=1, not_modified=1)
             return HttpResponse(url, 200, response.headers, entry.content, from_cache=True)
         if cacheable:
-            self.cache.store(
-                url,
-                CacheEntry(
-                    content=response.content,
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                ),
-            )
+            self._store(url, response)
         return response
+
+    def _store(self, url: str, response: HttpResponse) -> None:
+        entry = CacheEntry(
+            content=response.content,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )
+        try:
+            self.cache.store(url, entry)
+        except OSError as error:
+            # A cache that cannot be written costs speed on the next run, not correctness.
+            logger.warning(
+                "cannot write the cache entry for %s in %s: %s",
+                redact_url(url),
+                self.cache.folder,
+                error.strerror or error,
+            )
 
     def _answer_offline(self, url: str, entry: CacheEntry | None) -> HttpResponse:
         if entry is None:
