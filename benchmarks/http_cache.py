@@ -1,8 +1,9 @@
 """Measure what the disk cache saves: a cold and a warm fetch of six real APKINDEX files.
 
 Serves the shared Alpine fixtures from the loopback test server and fetches each index
-through HttpClient twice, first with an empty cache and then with a new client on the same
-cache, as two runs of Pinwright would, and once more offline. Prints a Markdown table.
+through HttpClient three times. The first run starts with an empty cache. The second uses a
+new client on the same cache, as the next run of Pinwright would, and the third is offline.
+Prints a Markdown table.
 
     PYTHONPATH=$PWD python benchmarks/http_cache.py [--latency-ms N]
 """

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,7 +52,11 @@ class Fault:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the server saw and answered it; `body_bytes` counts body bytes sent."""
+    """One request as the server received and served it.
+
+    `body_bytes` is the body size the response was sent with. It is recorded before the
+    response leaves, and lowered to what was written when the client closes early.
+    """
 
     method: str
     path: str
@@ -183,16 +187,16 @@ class _Handler(BaseHTTPRequestHandler):
         send_body: bool,
         headers: dict[str, str] | None = None,
     ) -> None:
+        has_body = send_body and status != HTTPStatus.NOT_MODIFIED
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         if status != HTTPStatus.NOT_MODIFIED:
             self.send_header("Content-Length", str(len(content)))
+        entry = self._record(path, status, len(content) if has_body else 0)
         self.end_headers()
-        sent = 0
-        if send_body and status != HTTPStatus.NOT_MODIFIED:
-            sent = self._write(content)
-        self._record(path, status, sent)
+        if has_body and not self._write(content):
+            self._amend(entry, 0)
 
     def _write(self, content: bytes) -> int:
         """Send `content` and return its length, or 0 when the client has gone away."""
@@ -211,26 +215,30 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Connection", "close")
             self.close_connection = True
+        entry = self._record(path, HTTPStatus.OK, size if send_body else 0)
         self.end_headers()
+        if not send_body:
+            return
         sent = 0
-        if send_body:
-            block = b"x" * 65536
-            while sent < size:
-                written = self._write(block[: min(len(block), size - sent)])
-                if not written:
-                    break
-                sent += written
-        self._record(path, HTTPStatus.OK, sent)
+        block = b"x" * 65536
+        while sent < size:
+            written = self._write(block[: min(len(block), size - sent)])
+            if not written:
+                self._amend(entry, sent)
+                return
+            sent += written
 
     def _send_truncated(self, path: str, content: bytes, validators: dict[str, str]) -> None:
+        half = content[: len(content) // 2]
         self.send_response(HTTPStatus.OK)
         for name, value in validators.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        sent = self._write(content[: len(content) // 2])
         self.close_connection = True
-        self._record(path, HTTPStatus.OK, sent)
+        entry = self._record(path, HTTPStatus.OK, len(half))
+        self.end_headers()
+        if not self._write(half):
+            self._amend(entry, 0)
 
     def _reset(self, path: str) -> None:
         # SO_LINGER with a zero timeout makes close() send a TCP RST instead of a FIN.
@@ -239,11 +247,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(path, 0, 0)
         self.connection.close()
 
-    def _record(self, path: str, status: int, body_bytes: int) -> None:
+    def _record(self, path: str, status: int, body_bytes: int) -> RecordedRequest:
+        """Record the request before its response leaves, so a client never sees it first."""
         state = self.server.state
         entry = RecordedRequest(self.command, path, int(status), body_bytes, dict(self.headers))
         with state.lock:
             state.requests.append(entry)
+        return entry
+
+    def _amend(self, entry: RecordedRequest, body_bytes: int) -> None:
+        """Lower the recorded body size of `entry` after a write to a closed connection."""
+        state = self.server.state
+        with state.lock:
+            for index, recorded in enumerate(state.requests):
+                if recorded is entry:
+                    state.requests[index] = replace(entry, body_bytes=body_bytes)
 
 
 class LoopbackHttpServer:
@@ -280,7 +298,7 @@ class LoopbackHttpServer:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """A copy of the requests answered so far, oldest first."""
+        """A copy of the requests served so far, oldest first."""
         with self._state.lock:
             return list(self._state.requests)
 
@@ -296,7 +314,7 @@ class LoopbackHttpServer:
             self._state.max_in_flight = self._state.in_flight
 
     def set_fault(self, path: str, fault: Fault) -> None:
-        """Make `path` (starting with "/") misbehave as `fault` says, counting from zero."""
+        """Make `path` (starting with "/") misbehave as `fault` describes, counting from zero."""
         with self._state.lock:
             self._state.faults[path] = fault
             self._state.fired.pop(path, None)

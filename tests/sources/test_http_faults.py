@@ -148,7 +148,7 @@ def test_slow_response_times_out(server: LoopbackHttpServer, tmp_path: Path) -> 
             client.fetch(server.url_for("/blob.bin"))
 
     assert str(raised.value) == (
-        f"GET {server.url_for('/blob.bin')} failed after 1 tries: read timed out"
+        f"GET {server.url_for('/blob.bin')} failed after 1 try: read timed out"
     )
 
 
@@ -174,7 +174,7 @@ def test_retry_after_is_honoured(
 
     assert response.content == BODY
     assert [record.getMessage() for record in caplog.records if record.levelno == logging.INFO] == [
-        f"retrying GET {server.url_for('/blob.bin')} in 1.00 s (try 2 of 5)"
+        f"retrying GET {server.url_for('/blob.bin')} in 1.00 s (try 2 of 5) after HTTP 429"
     ]
 
 
@@ -188,7 +188,7 @@ def test_retry_after_is_capped(
 
     assert response.content == BODY
     assert [record.getMessage() for record in caplog.records if record.levelno == logging.INFO] == [
-        f"retrying GET {server.url_for('/blob.bin')} in 0.05 s (try 2 of 5)"
+        f"retrying GET {server.url_for('/blob.bin')} in 0.05 s (try 2 of 5) after HTTP 503"
     ]
 
 

@@ -1,7 +1,7 @@
 """The on-disk HTTP cache: a body and its validators per URL, nothing else.
 
-Each entry is two files named by the sha256 of the URL: `<key>.body` holds the body and
-`<key>.json` holds the validators (ETag, Last-Modified) with the sha256 and size of the
+Each entry is two files named by the sha256 of the URL: `<key>.body` contains the body and
+`<key>.json` contains the validators (ETag, Last-Modified) with the sha256 and size of the
 body. Both are written atomically, the body first, and an entry whose body does not match
 its recorded digest counts as missing, so a reader never sees a mix of two versions.
 """

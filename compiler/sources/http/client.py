@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 MiB = 1024 * 1024
 
 # The largest body accepted for each kind of download. An APKINDEX.tar.gz of Alpine main
-# is about 0.5 MiB and an OCI manifest a few KiB, so these leave wide margins.
+# is under 1 MiB and an OCI manifest a few KiB, so these leave wide margins.
 KIND_LIMITS: Mapping[str, int] = {
     "document": 8 * MiB,
     "manifest": 4 * MiB,
@@ -95,8 +95,8 @@ class _Pending:
 class HttpClient:
     """GET through a disk cache, and uncached requests, with retries and per-host limits.
 
-    One client is meant to live for one run: `fetch` remembers every response it returned,
-    so a URL is downloaded at most once per client.
+    One client is meant to live for one run. `fetch` keeps every response and error it
+    returned, so a URL is downloaded at most once per client.
     """
 
     def __init__(
@@ -154,7 +154,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         verify: bool = True,
     ) -> HttpResponse:
-        """GET `url` through the disk cache and return the body, answering 200 only.
+        """GET `url` through the disk cache and return a response with status 200.
 
         A cached body is revalidated with If-None-Match / If-Modified-Since, so an unchanged
         upstream costs a 304. The same request is sent at most once per client, also when
@@ -221,12 +221,17 @@ class HttpClient:
         entry = self.cache.load(url) if cacheable and not self.refresh else None
 
         if self.offline:
-            return self._answer_offline(url, entry)
+            return self._respond_offline(url, entry)
 
         if entry is not None:
             request_headers.update(entry.validators())
         ok_statuses = frozenset({200, NOT_MODIFIED} if entry is not None else {200})
-        outcome = "revalidate" if entry is not None else ("miss" if cacheable else "uncached")
+        if entry is not None:
+            outcome = "revalidate"
+        elif cacheable:
+            outcome = "miss"
+        else:
+            outcome = "uncached"
         response = self._send(
             "GET",
             url,
@@ -262,13 +267,13 @@ class HttpClient:
                 error.strerror or error,
             )
 
-    def _answer_offline(self, url: str, entry: CacheEntry | None) -> HttpResponse:
+    def _respond_offline(self, url: str, entry: CacheEntry | None) -> HttpResponse:
         if entry is None:
             raise FetchError(
                 f"{redact_url(url)} is not in the cache, run without --offline", url=redact_url(url)
             )
         self.stats.count(cache_hits=1)
-        logger.debug("GET %s answered from the cache (offline)", redact_url(url))
+        logger.debug("GET %s served from the cache (offline)", redact_url(url))
         headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
         if entry.etag is not None:
             headers["ETag"] = entry.etag
@@ -290,11 +295,12 @@ class HttpClient:
     ) -> HttpResponse:
         _check_url(url)
         limit = _limit_for(kind)
-        shown = redact_url(url)
+        safe_url = redact_url(url)
         slot = self._slot_for(url)
 
         for attempt in range(self.retries + 1):
             last_try = attempt == self.retries
+            tries = _count_tries(attempt + 1)
             with slot:
                 try:
                     response = self._send_once(
@@ -307,34 +313,36 @@ class HttpClient:
                         outcome=outcome,
                     )
                 except _RetryableFailure as failure:
+                    reason, retry_after = failure.cause, None
                     if last_try:
                         raise FetchError(
-                            f"{method} {shown} failed after {attempt + 1} tries: {failure.cause}",
-                            url=shown,
+                            f"{method} {safe_url} failed after {tries}: {reason}", url=safe_url
                         ) from None
-                    retry_after = None
                 else:
                     if response.status in ok_statuses:
                         return response
+                    reason = f"HTTP {response.status}"
                     if last_try or not is_retryable_status(response.status):
-                        tries = f" after {attempt + 1} tries" if attempt else ""
+                        suffix = f" after {tries}" if attempt else ""
                         raise FetchError(
-                            f"{method} {shown} returned HTTP {response.status}{tries}",
-                            url=shown,
+                            f"{method} {safe_url} returned {reason}{suffix}",
+                            url=safe_url,
                             status=response.status,
                         )
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
+            # The host slot is released while waiting, so other requests to it can go on.
             delay = compute_delay(
                 attempt, backoff=self.backoff, max_wait=self.max_wait, retry_after=retry_after
             )
             logger.info(
-                "retrying %s %s in %.2f s (try %d of %d)",
+                "retrying %s %s in %.2f s (try %d of %d) after %s",
                 method,
-                shown,
+                safe_url,
                 delay,
                 attempt + 2,
                 self.retries + 1,
+                reason,
             )
             time.sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")
@@ -350,7 +358,7 @@ class HttpClient:
         limit: int,
         outcome: str,
     ) -> HttpResponse:
-        shown = redact_url(url)
+        safe_url = redact_url(url)
         started = time.monotonic()
         self.stats.count(requests=1)
         try:
@@ -364,12 +372,12 @@ class HttpClient:
                 stream=True,
             ) as raw:
                 status = raw.status_code
-                content = b"" if method == "HEAD" else _read_body(raw, limit, shown)
+                content = b"" if method == "HEAD" else _read_body(raw, limit, safe_url)
         except requests.RequestException as error:
-            self._log_failure(method, shown, started, _describe(error))
+            self._log_failure(method, safe_url, started, _describe(error))
             raise _RetryableFailure(_describe(error)) from None
         except (_RetryableFailure, FetchError) as failure:
-            self._log_failure(method, shown, started, str(failure))
+            self._log_failure(method, safe_url, started, str(failure))
             raise
 
         elapsed = (time.monotonic() - started) * 1000
@@ -379,7 +387,7 @@ class HttpClient:
         logger.debug(
             "%s %s %d, %d bytes, %.0f ms, cache %s",
             method,
-            shown,
+            safe_url,
             status,
             len(content),
             elapsed,
@@ -393,9 +401,9 @@ class HttpClient:
         )
 
     @staticmethod
-    def _log_failure(method: str, shown: str, started: float, cause: str) -> None:
+    def _log_failure(method: str, safe_url: str, started: float, cause: str) -> None:
         elapsed = (time.monotonic() - started) * 1000
-        logger.debug("%s %s failed after %.0f ms: %s", method, shown, elapsed, cause)
+        logger.debug("%s %s failed after %.0f ms: %s", method, safe_url, elapsed, cause)
 
     def _slot_for(self, url: str) -> threading.BoundedSemaphore:
         _, host = split_host(url)
@@ -412,6 +420,10 @@ class _RetryableFailure(Exception):
     def __init__(self, cause: str) -> None:
         super().__init__(cause)
         self.cause = cause
+
+
+def _count_tries(count: int) -> str:
+    return "1 try" if count == 1 else f"{count} tries"
 
 
 def _build_session(max_per_host: int) -> requests.Session:
@@ -446,13 +458,13 @@ def _carries_credentials(url: str, headers: Mapping[str, str], session: requests
     return "authorization" in names
 
 
-def _read_body(raw: requests.Response, limit: int, shown: str) -> bytes:
+def _read_body(raw: requests.Response, limit: int, safe_url: str) -> bytes:
     """Read the whole body, raising FetchError when it exceeds `limit` bytes."""
     declared = _declared_length(raw)
     if declared is not None and declared > limit:
         raise FetchError(
-            f"GET {shown} is {declared} bytes, over the limit of {limit} bytes",
-            url=shown,
+            f"GET {safe_url} is {declared} bytes, over the limit of {limit} bytes",
+            url=safe_url,
             status=raw.status_code,
         )
 
@@ -462,8 +474,8 @@ def _read_body(raw: requests.Response, limit: int, shown: str) -> bytes:
         received += len(chunk)
         if received > limit:
             raise FetchError(
-                f"GET {shown} sent more than the limit of {limit} bytes",
-                url=shown,
+                f"GET {safe_url} sent more than the limit of {limit} bytes",
+                url=safe_url,
                 status=raw.status_code,
             )
         chunks.append(chunk)
