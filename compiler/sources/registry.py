@@ -177,7 +177,7 @@ class RegistryClient:
         response = self._request(parsed, endpoint, "HEAD", path, {"Accept": MANIFEST_ACCEPT})
         with response:
             if response.status_code == 404:
-                raise self._not_found_error(parsed, endpoint, path)
+                raise self._not_found_error(parsed, endpoint)
             self._raise_for_status(parsed, endpoint, response)
             media_type = _media_type(response)
             digest = response.headers.get("Docker-Content-Digest")
@@ -208,7 +208,7 @@ class RegistryClient:
         )
         with response:
             if response.status_code == 404:
-                raise self._not_found_error(parsed, endpoint, path)
+                raise self._not_found_error(parsed, endpoint)
             self._raise_for_status(parsed, endpoint, response)
             body = _read_limited(parsed, response)
             media_type = _media_type(response)
@@ -520,24 +520,25 @@ class RegistryClient:
     # --- errors -----------------------------------------------------------------------------
 
     def _not_found_error(
-        self, parsed: ImageReference, endpoint: _Endpoint, path: str
+        self, parsed: ImageReference, endpoint: _Endpoint
     ) -> ManifestNotFoundError:
-        # A HEAD answer has no body; the registry's error code tells a missing repository
-        # from a missing tag, so fetch it with a GET.
-        code = ""
+        # The registry answers 404 for a missing tag and for a missing repository alike; its
+        # tag list tells them apart (404 NAME_UNKNOWN when the repository does not exist).
+        repository_missing = False
+        tags_path = f"/v2/{endpoint.repository}/tags/list?n=1"
         try:
-            response = self._request(parsed, endpoint, "GET", path, {"Accept": MANIFEST_ACCEPT})
+            response = self._request(parsed, endpoint, "GET", tags_path, {})
         except RegistryError:
             response = None
         if response is not None:
             with response:
-                code = _error_code(response)
-        if code == "NAME_UNKNOWN":
+                repository_missing = response.status_code == 404
+        if repository_missing:
             what = f"repository {endpoint.repository} not found"
-        elif code == "MANIFEST_UNKNOWN":
-            what = f"tag or digest {parsed.manifest_reference} not found in {endpoint.repository}"
+        elif parsed.digest is not None:
+            what = f"digest {parsed.digest} not found in {endpoint.repository}"
         else:
-            what = "manifest not found"
+            what = f"tag {parsed.manifest_reference} not found in {endpoint.repository}"
         return ManifestNotFoundError(f"cannot resolve {parsed}: {what} at {endpoint.host}")
 
     def _raise_for_status(
@@ -546,10 +547,17 @@ class RegistryClient:
         status = response.status_code
         if status == 200:
             return
+        if status == 401 and self._lookup_credentials(endpoint.host) is None:
+            raise RegistryUnauthorizedError(
+                f"cannot resolve {parsed}: registry {endpoint.host} requires credentials to pull "
+                f"{endpoint.repository} (HTTP 401); add them to the Docker config "
+                f"(docker login {endpoint.host})"
+            )
         if status == 401:
             raise RegistryUnauthorizedError(
                 f"cannot resolve {parsed}: registry {endpoint.host} rejected the credentials "
-                "(HTTP 401); check the user name and password in the Docker config"
+                f"for {endpoint.repository} (HTTP 401); check the user name and password for "
+                f"{endpoint.host} in the Docker config"
             )
         if status == 403:
             raise RegistryUnauthorizedError(
@@ -799,11 +807,3 @@ def _parse_token_response(
     expires_in = answer.get("expires_in") if isinstance(answer, dict) else None
     lifetime = float(expires_in) if isinstance(expires_in, int | float) else None
     return token, lifetime
-
-
-def _error_code(response: requests.Response) -> str:
-    try:
-        answer = response.json()
-        return str(answer["errors"][0]["code"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return ""

@@ -130,7 +130,7 @@ class TokenServer:
 
 def _handler_for(token_server: TokenServer) -> type[BaseHTTPRequestHandler]:
     class TokenHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - name fixed by BaseHTTPRequestHandler
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path != "/token":
                 self._answer(404, {"error": "not found"})
@@ -172,7 +172,7 @@ def _handler_for(token_server: TokenServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return TokenHandler
