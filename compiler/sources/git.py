@@ -234,7 +234,9 @@ def list_tags(
         ) from None
 
     if status != 0:
-        raise GitRemoteError(f"cannot list the tags of {remote}: {last_error_line(stderr, status)}")
+        raise GitRemoteError(
+            f"cannot list the tags of {remote}: {summarize_git_error(stderr, status)}"
+        )
     try:
         refs = parse_ls_remote(stdout)
     except ValueError as error:
@@ -250,12 +252,27 @@ def list_tags(
     return tags
 
 
-def last_error_line(stderr: str, status: int) -> str:
-    """Return git's last non-empty stderr line with any user name and password removed."""
+def summarize_git_error(stderr: str, status: int) -> str:
+    """Return the line of git's stderr that names the failure, without any credentials.
+
+    That is the first ``fatal:`` line, because later lines only add generic advice such
+    as "Could not read from remote repository." A ``fatal:`` line ending in a colon is
+    joined with the line after it, which holds the reason ("errno=Connection refused").
+    Without a ``fatal:`` line, the last non-empty line is used.
+    """
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     if not lines:
         return f"git exited with status {status}"
-    return USERINFO_PATTERN.sub("", lines[-1])
+
+    fatal = [index for index, line in enumerate(lines) if line.startswith("fatal:")]
+    if not fatal:
+        summary = lines[-1]
+    else:
+        index = fatal[0]
+        summary = lines[index]
+        if summary.endswith(":") and index + 1 < len(lines):
+            summary = f"{summary} {lines[index + 1]}"
+    return USERINFO_PATTERN.sub("", summary)
 
 
 def resolve_git_tag(
