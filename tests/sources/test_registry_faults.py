@@ -1,7 +1,7 @@
 """Registry faults a real registry cannot be made to show, through a mocked transport.
 
 The mocked transport is a requests adapter mounted for every URL, so no request leaves
-the process. It answers with scripted responses and records what it received.
+the process. It returns scripted responses and records what it received.
 """
 
 from __future__ import annotations
@@ -195,7 +195,8 @@ def test_server_errors_give_up(sleeps: list[float], tmp_path: Path) -> None:
             client.resolve(f"{HOST}/app:1")
 
         assert str(caught.value) == (
-            f"cannot resolve {HOST}/app:1: registry {HOST} kept answering HTTP 503 after 4 attempts"
+            f"cannot resolve {HOST}/app:1: registry {HOST} kept responding with HTTP 503 "
+            "after 4 attempts"
         )
         assert sleeps == [0.5, 1.0, 2.0]
         assert len(transport.received) == 4
