@@ -237,6 +237,7 @@ class RegistryClient:
                 scheme=None,
                 insecure=settings.insecure,
             )
+        # NOTE: unlike Docker, a failing mirror is not bypassed: the upstream is never contacted.
         scheme, host, prefix = _split_mirror(settings.mirror)
         mirror_settings = self._settings.get(host, RegistrySettings())
         repository = f"{prefix}/{parsed.repository}" if prefix else parsed.repository
@@ -375,6 +376,7 @@ class RegistryClient:
         """Send one HTTP request; every request of this module goes through here."""
         if not verify:
             # The user marked this registry insecure, so urllib3's warning only repeats that.
+            # NOTE: the filter is process-wide and stays installed after this call.
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         try:
             response = self._session.request(
