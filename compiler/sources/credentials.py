@@ -60,7 +60,7 @@ class CredentialStore:
     """Credentials from one Docker config file, looked up per registry host.
 
     A missing config file means no credentials. Helper results are not cached here,
-    because the registry client caches tokens and asks once per host.
+    because the registry client caches tokens and looks up each host once.
     """
 
     def __init__(self, config_path: Path | None = None, *, helper_timeout: float = 10.0) -> None:
@@ -93,7 +93,7 @@ class CredentialStore:
 
 
 def run_credential_helper(name: str, server: str, *, timeout: float) -> Credentials | None:
-    """Run `docker-credential-NAME get` with `server` on stdin and parse its JSON answer.
+    """Run `docker-credential-NAME get` with `server` on stdin and parse its JSON output.
 
     Returns None when the helper reports that it has no credentials for `server`.
     Raises CredentialHelperError when the helper is missing, fails or times out; the

@@ -61,7 +61,7 @@ class RegistryUnauthorizedError(RegistryError):
 
 
 class RegistryUnreachableError(RegistryError):
-    """The registry did not answer, or kept failing after every retry."""
+    """The registry did not respond, or kept failing after every retry."""
 
 
 class ManifestDigestMismatchError(RegistryError):
@@ -98,7 +98,7 @@ class ResolvedImage:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry connection errors, 5xx and 429 answers (in seconds)."""
+    """How often and how long to retry connection errors, 5xx and 429 responses (in seconds)."""
 
     attempts: int = 4
     backoff: float = 0.5
@@ -108,7 +108,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class _Endpoint:
-    """Where one reference's manifests are read: a host, its scheme choices and a repository."""
+    """The host, scheme and repository that one reference's manifests are read from."""
 
     host: str
     repository: str
@@ -237,6 +237,7 @@ class RegistryClient:
                 scheme=None,
                 insecure=settings.insecure,
             )
+        # NOTE: unlike Docker, a failing mirror is not bypassed: the upstream is never contacted.
         scheme, host, prefix = _split_mirror(settings.mirror)
         mirror_settings = self._settings.get(host, RegistrySettings())
         repository = f"{prefix}/{parsed.repository}" if prefix else parsed.repository
@@ -375,6 +376,7 @@ class RegistryClient:
         """Send one HTTP request; every request of this module goes through here."""
         if not verify:
             # The user marked this registry insecure, so urllib3's warning only repeats that.
+            # NOTE: the filter is process-wide and stays installed after this call.
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
         try:
             response = self._session.request(
@@ -416,7 +418,7 @@ class RegistryClient:
             self._tokens.remember_basic(endpoint.host, value)
             return value
         raise RegistryUnauthorizedError(
-            f"cannot resolve {parsed}: registry {endpoint.host} answered 401 without a Basic "
+            f"cannot resolve {parsed}: registry {endpoint.host} responded 401 without a Basic "
             "or Bearer challenge"
         )
 
@@ -500,7 +502,7 @@ class RegistryClient:
                 )
             if response.status_code != 200:
                 raise RegistryUnauthorizedError(
-                    f"cannot resolve {parsed}: token server {realm_host} answered HTTP "
+                    f"cannot resolve {parsed}: token server {realm_host} responded with HTTP "
                     f"{response.status_code}"
                 )
             return _parse_token_response(parsed, realm_host, response)
@@ -522,7 +524,7 @@ class RegistryClient:
     def _not_found_error(
         self, parsed: ImageReference, endpoint: _Endpoint
     ) -> ManifestNotFoundError:
-        # The registry answers 404 for a missing tag and for a missing repository alike; its
+        # The registry returns 404 for a missing tag and for a missing repository alike; its
         # tag list tells them apart (404 NAME_UNKNOWN when the repository does not exist).
         repository_missing = False
         tags_path = f"/v2/{endpoint.repository}/tags/list?n=1"
@@ -565,11 +567,11 @@ class RegistryClient:
             )
         if status == 429 or status >= 500:
             raise RegistryUnreachableError(
-                f"cannot resolve {parsed}: registry {endpoint.host} kept answering HTTP {status} "
-                f"after {self._retry.attempts} attempts"
+                f"cannot resolve {parsed}: registry {endpoint.host} kept responding with HTTP "
+                f"{status} after {self._retry.attempts} attempts"
             )
         raise RegistryError(
-            f"cannot resolve {parsed}: registry {endpoint.host} answered HTTP {status}"
+            f"cannot resolve {parsed}: registry {endpoint.host} responded with HTTP {status}"
         )
 
 
@@ -802,7 +804,7 @@ def _parse_token_response(
         token = answer.get("token") or answer.get("access_token")
     if not isinstance(token, str) or not token:
         raise RegistryUnauthorizedError(
-            f"cannot resolve {parsed}: token server {realm_host} answered without a token"
+            f"cannot resolve {parsed}: token server {realm_host} returned no token"
         )
     expires_in = answer.get("expires_in") if isinstance(answer, dict) else None
     lifetime = float(expires_in) if isinstance(expires_in, int | float) else None

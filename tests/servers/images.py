@@ -39,7 +39,7 @@ def write_oci_layout(
     """Write an OCI image layout holding one image under `tag`; return its digest.
 
     With `index` (or more than one platform) the image is an index with one manifest per
-    platform, in the given order; each platform's layer also holds `etc/platform`.
+    platform, in the given order; each platform's layer also contains `etc/platform`.
     """
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
