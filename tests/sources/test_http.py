@@ -294,3 +294,19 @@ def test_unknown_kind_is_rejected(server: LoopbackHttpServer, cache_dir: Path) -
         "['archive', 'document', 'index', 'manifest']"
     )
     assert server.requests == []
+
+
+def test_netrc_credentials_are_never_cached(
+    server: LoopbackHttpServer, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login user password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with make_client(cache_dir) as client:
+        response = client.fetch(server.url_for("/index.txt"))
+
+    assert response.content == BODY
+    assert response.authorized is True
+    assert server.requests[0].headers["Authorization"].startswith("Basic ")
+    assert not cache_dir.exists()
