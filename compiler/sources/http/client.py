@@ -381,7 +381,7 @@ class HttpClient:
                 stream=True,
             ) as raw:
                 status = raw.status_code
-                content = b"" if method == "HEAD" else _read_body(raw, limit, safe_url)
+                content = b"" if method == "HEAD" else _read_body(raw, limit, method, safe_url)
         except requests.RequestException as error:
             self._log_failure(method, safe_url, started, _describe(error))
             raise _RetryableFailure(_describe(error)) from None
@@ -468,12 +468,12 @@ def _carries_credentials(url: str, headers: Mapping[str, str], session: requests
     return "authorization" in names
 
 
-def _read_body(raw: requests.Response, limit: int, safe_url: str) -> bytes:
+def _read_body(raw: requests.Response, limit: int, method: str, safe_url: str) -> bytes:
     """Read the whole body, raising FetchError when it exceeds `limit` bytes."""
     declared = _declared_length(raw)
     if declared is not None and declared > limit:
         raise FetchError(
-            f"GET {safe_url} is {declared} bytes, over the limit of {limit} bytes",
+            f"{method} {safe_url} is {declared} bytes, over the limit of {limit} bytes",
             url=safe_url,
             status=raw.status_code,
         )
@@ -484,7 +484,7 @@ def _read_body(raw: requests.Response, limit: int, safe_url: str) -> bytes:
         received += len(chunk)
         if received > limit:
             raise FetchError(
-                f"GET {safe_url} sent more than the limit of {limit} bytes",
+                f"{method} {safe_url} sent more than the limit of {limit} bytes",
                 url=safe_url,
                 status=raw.status_code,
             )
