@@ -261,11 +261,11 @@ def test_one_debug_line_per_request(
         client.fetch(url)
 
     messages = [record.getMessage() for record in caplog.records]
-    shown = server.url_for("/index.txt?token=REDACTED&arch=x86_64")
+    redacted_url = server.url_for("/index.txt?token=REDACTED&arch=x86_64")
     assert len(messages) == 2
-    assert messages[0].startswith(f"GET {shown} 200, {len(BODY)} bytes, ")
+    assert messages[0].startswith(f"GET {redacted_url} 200, {len(BODY)} bytes, ")
     assert messages[0].endswith(" ms, cache miss")
-    assert messages[1].startswith(f"GET {shown} 304, 0 bytes, ")
+    assert messages[1].startswith(f"GET {redacted_url} 304, 0 bytes, ")
     assert messages[1].endswith(" ms, cache revalidated")
 
 
