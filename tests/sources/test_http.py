@@ -261,11 +261,11 @@ def test_one_debug_line_per_request(
         client.fetch(url)
 
     messages = [record.getMessage() for record in caplog.records]
-    shown = server.url_for("/index.txt?token=REDACTED&arch=x86_64")
+    redacted_url = server.url_for("/index.txt?token=REDACTED&arch=x86_64")
     assert len(messages) == 2
-    assert messages[0].startswith(f"GET {shown} 200, {len(BODY)} bytes, ")
+    assert messages[0].startswith(f"GET {redacted_url} 200, {len(BODY)} bytes, ")
     assert messages[0].endswith(" ms, cache miss")
-    assert messages[1].startswith(f"GET {shown} 304, 0 bytes, ")
+    assert messages[1].startswith(f"GET {redacted_url} 304, 0 bytes, ")
     assert messages[1].endswith(" ms, cache revalidated")
 
 
@@ -294,3 +294,19 @@ def test_unknown_kind_is_rejected(server: LoopbackHttpServer, cache_dir: Path) -
         "['archive', 'document', 'index', 'manifest']"
     )
     assert server.requests == []
+
+
+def test_netrc_credentials_are_never_cached(
+    server: LoopbackHttpServer, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login user password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with make_client(cache_dir) as client:
+        response = client.fetch(server.url_for("/index.txt"))
+
+    assert response.content == BODY
+    assert response.authorized is True
+    assert server.requests[0].headers["Authorization"].startswith("Basic ")
+    assert not cache_dir.exists()

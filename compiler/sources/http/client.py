@@ -48,13 +48,18 @@ class FetchError(PinwrightError):
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """A complete response; `from_cache` is True when the body came from the disk cache."""
+    """A complete response.
+
+    `from_cache` is True when the body came from the disk cache, and `authorized` when the
+    request carried an Authorization header (set by the caller, the session or a .netrc).
+    """
 
     url: str
     status: int
     headers: Mapping[str, str]
     content: bytes
     from_cache: bool = False
+    authorized: bool = False
 
 
 @dataclass
@@ -97,6 +102,10 @@ class HttpClient:
 
     One client is meant to live for one run. `fetch` keeps every response and error it
     returned, so a URL is downloaded at most once per client.
+
+    NOTE: kept responses stay in memory until the client is dropped, archives included.
+    The disk cache is keyed by the URL alone, so two fetches of one URL with different
+    Accept headers share an entry.
     """
 
     def __init__(
@@ -246,7 +255,7 @@ class HttpClient:
         if response.status == NOT_MODIFIED and entry is not None:
             self.stats.count(cache_hits=1, not_modified=1)
             return HttpResponse(url, 200, response.headers, entry.content, from_cache=True)
-        if cacheable:
+        if cacheable and not response.authorized:
             self._store(url, response)
         return response
 
@@ -372,7 +381,7 @@ class HttpClient:
                 stream=True,
             ) as raw:
                 status = raw.status_code
-                content = b"" if method == "HEAD" else _read_body(raw, limit, safe_url)
+                content = b"" if method == "HEAD" else _read_body(raw, limit, method, safe_url)
         except requests.RequestException as error:
             self._log_failure(method, safe_url, started, _describe(error))
             raise _RetryableFailure(_describe(error)) from None
@@ -398,6 +407,7 @@ class HttpClient:
             status=status,
             headers=CaseInsensitiveDict(raw.headers),
             content=content,
+            authorized=any("Authorization" in sent.request.headers for sent in [*raw.history, raw]),
         )
 
     @staticmethod
@@ -458,12 +468,12 @@ def _carries_credentials(url: str, headers: Mapping[str, str], session: requests
     return "authorization" in names
 
 
-def _read_body(raw: requests.Response, limit: int, safe_url: str) -> bytes:
+def _read_body(raw: requests.Response, limit: int, method: str, safe_url: str) -> bytes:
     """Read the whole body, raising FetchError when it exceeds `limit` bytes."""
     declared = _declared_length(raw)
     if declared is not None and declared > limit:
         raise FetchError(
-            f"GET {safe_url} is {declared} bytes, over the limit of {limit} bytes",
+            f"{method} {safe_url} is {declared} bytes, over the limit of {limit} bytes",
             url=safe_url,
             status=raw.status_code,
         )
@@ -474,7 +484,7 @@ def _read_body(raw: requests.Response, limit: int, safe_url: str) -> bytes:
         received += len(chunk)
         if received > limit:
             raise FetchError(
-                f"GET {safe_url} sent more than the limit of {limit} bytes",
+                f"{method} {safe_url} sent more than the limit of {limit} bytes",
                 url=safe_url,
                 status=raw.status_code,
             )
