@@ -127,7 +127,9 @@ def solve(world: Sequence[str], repositories: Sequence[Repository], *, arch: str
     if state.errors:
         raise UnsatisfiableError(arch, _explain_failure(entries, selected, state))
     packages = {item.package.name: item.package for item in selected}
-    logger.info("resolved %d world entries to %d packages for %s", len(entries), len(packages), arch)
+    logger.info(
+        "resolved %d world entries to %d packages for %s", len(entries), len(packages), arch
+    )
     return Solution(arch, packages, required_by)
 
 
@@ -767,7 +769,9 @@ class _Report:
         return self.pending_label is None
 
 
-def _explain_failure(world: list[Dependency], selected: list[_Package], solver: _Solver) -> list[str]:
+def _explain_failure(
+    world: list[Dependency], selected: list[_Package], solver: _Solver
+) -> list[str]:
     """Build apk's reasons: missing names, then every selected package that breaks something."""
     report = _Report()
     provided = {package.package.name for package in selected} | {
@@ -849,7 +853,8 @@ def _explain_package(
             report.end_group()
 
     for other, _version in solver.name(package.package.name).providers:
-        if other is not package and id(other) in marked and other.package.name == package.package.name:
+        same_name = other.package.name == package.package.name
+        if other is not package and id(other) in marked and same_name:
             report.add("conflicts", str(other.package))
     for provide in package.package.provides:
         skipped_self = False
@@ -862,10 +867,10 @@ def _explain_package(
             report.add("conflicts", f"{other.package}[{provide}]")
     report.end_group()
 
-    _report_requirers(report, package, world, selected, satisfied=False)
+    discovery = {name: index for index, name in enumerate(solver.names)}
+    _report_requirers(report, package, world, selected, discovery, satisfied=False)
     if report.label_printed:
-        _report_requirers(report, package, world, selected, satisfied=True)
-    report.pending_label = None if report.label_printed else None
+        _report_requirers(report, package, world, selected, discovery, satisfied=True)
 
 
 def _report_requirers(
@@ -873,6 +878,7 @@ def _report_requirers(
     package: _Package,
     world: list[Dependency],
     selected: list[_Package],
+    discovery: Mapping[str, int],
     *,
     satisfied: bool,
 ) -> None:
@@ -880,7 +886,8 @@ def _report_requirers(
     for dependency in world:
         if _analyze(dependency, package) is satisfied:
             report.add(key, f"{WORLD}[{dependency}]")
-    for requirer in selected:
+    # Requirers in the order their names were reached, as apk walks reverse dependencies.
+    for requirer in sorted(selected, key=lambda item: discovery[item.package.name]):
         for dependency in requirer.package.depends:
             if _analyze(dependency, package) is satisfied:
                 report.add(key, f"{requirer.package}[{dependency}]")
