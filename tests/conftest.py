@@ -16,3 +16,17 @@ def fixtures_dir() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"real fixture data not found at {SHARED_FIXTURES}")
     return SHARED_FIXTURES
+
+
+# Loopback servers, shared by every test module that names them as fixtures.
+from tests.servers.git import (  # noqa: E402, F401
+    git_daemon,
+    git_fixture_mirror,
+    git_repositories,
+    git_smart_http,
+)
+from tests.servers.registry import (  # noqa: E402, F401
+    registry_anonymous,
+    registry_basic,
+    registry_token,
+)

@@ -79,7 +79,7 @@ class GitFixtureMirror:
 
 def run_git(arguments: list[str], cwd: Path, environment: dict[str, str] | None = None) -> str:
     """Run git with the test identity and no user configuration; return its stdout."""
-    completed = subprocess.run(  # noqa: S603
+    completed = subprocess.run(
         ["git", *arguments],
         cwd=cwd,
         env=git_environment(environment or {}),
@@ -187,7 +187,7 @@ def start_git_daemon(base: Path) -> RunningGitDaemon:
         "--listen=127.0.0.1",
         f"--port={port}",
     ]
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         command,
         env=git_environment({}),
         stdin=subprocess.DEVNULL,

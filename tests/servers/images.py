@@ -97,7 +97,7 @@ def push_layout(
     if credentials is not None:
         arguments += ["--dest-creds", f"{credentials[0]}:{credentials[1]}"]
     arguments += [f"oci:{layout}:{tag}", f"docker://{destination}"]
-    completed = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+    completed = subprocess.run(
         arguments, capture_output=True, text=True, check=False, timeout=120
     )
     if completed.returncode != 0:

@@ -164,7 +164,7 @@ def start_registry(
     config_path = workdir / "config.yml"
     config_path.write_text(json.dumps(config, indent=2))
     log = (workdir / "registry.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+    process = subprocess.Popen(
         [executable, "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT
     )
     registry = RunningRegistry(
@@ -190,7 +190,7 @@ def _htpasswd(workdir: Path) -> str:
     executable = shutil.which("htpasswd")
     if executable is None:
         pytest.skip("htpasswd is not installed (apt package apache2-utils)")
-    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+    subprocess.run(
         [executable, "-Bbc", str(path), USERNAME, PASSWORD], check=True, capture_output=True
     )
     return str(path)

@@ -193,7 +193,7 @@ def test_list_tags_ignores_repository_config_of_working_folder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A repository around the current folder that rewrites every URL must not apply.
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         ["git", "init", "-q", str(tmp_path)], check=True, env=git_environment({})
     )
     subprocess.run(
@@ -235,7 +235,7 @@ def test_smart_http_speaks_protocol_version(
     git_repositories: GitRepositories,
     version: str,
 ) -> None:
-    completed = subprocess.run(  # noqa: S603
+    completed = subprocess.run(
         ["git", "-c", f"protocol.version={version}", "ls-remote", git_smart_http.url("tagged.git")],
         capture_output=True,
         text=True,
@@ -247,7 +247,7 @@ def test_smart_http_speaks_protocol_version(
 
 
 def test_smart_http_clone(git_smart_http: GitServer, tmp_path: Path) -> None:
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         ["git", "clone", "-q", "--branch", "v1.1.0", git_smart_http.url("tagged.git"), "copy"],
         cwd=tmp_path,
         check=True,
