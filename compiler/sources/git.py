@@ -230,7 +230,7 @@ def list_tags(
         status, stdout, stderr = run_ls_remote(effective_url, timeout)
     except FileNotFoundError:
         raise GitRemoteError(
-            f"failed to list the tags of {remote}: git is not installed; install git"
+            f"failed to list the tags of {remote}: git was not found on PATH, so install git first"
         ) from None
     except subprocess.TimeoutExpired:
         raise GitRemoteError(
