@@ -89,7 +89,7 @@ class ParsedVersion:
 
 @dataclass(frozen=True)
 class VersionPolicy:
-    """Which tags of a source count as candidates and how they are ordered.
+    """The rules that pick the candidate tags of a source and order them.
 
     Raises ValueError for an invalid `filter` expression, an unknown `ordering`, a
     `minor` line that is not ``MAJOR.MINOR``, or a `minor` line off the `major` line.
@@ -230,10 +230,10 @@ def identify_word(word: str) -> tuple[int, int, str]:
 def select_latest(candidates: Iterable[str], policy: VersionPolicy, *, source: str) -> str:
     """Return the candidate with the highest version that `policy` accepts.
 
-    A candidate is accepted when it starts with the policy's prefix, matches its filter,
-    parses as a version after the prefix is removed, and sits on the major and minor
-    lines asked for; prereleases only when the policy allows them. Among candidates of
-    equal version, the one that sorts first as a string wins.
+    A candidate is accepted when it starts with the policy's prefix and matches its
+    filter. It must also parse as a version once the prefix is removed, and sit on the
+    requested major and minor lines. Prereleases count only when the policy allows them.
+    Among candidates of equal version, the one that sorts first as a string wins.
     Raises NoMatchingVersionError, naming `source`, when no candidate is accepted.
     """
     names = sorted(set(candidates))
@@ -270,10 +270,11 @@ def accept_candidate(name: str, policy: VersionPolicy) -> ParsedVersion | None:
 def classify_change(old: str, new: str, ordering: Ordering = "loose") -> str:
     """Classify the step from version `old` to version `new` for change reports.
 
-    Returns "major", "minor" or "patch" for the highest release component that grew,
-    "prerelease" when the release numbers are equal and either side is a prerelease,
-    "downgrade" when `new` sorts before `old`, and "other" for anything else: equal
-    versions, changes in build or post-release suffixes only, or text that does not parse.
+    Returns "downgrade" when `new` sorts before `old`. Otherwise it returns "major",
+    "minor" or "patch" for the highest release component that changed, and "prerelease"
+    when the release numbers are equal and either side is a prerelease. Anything else is
+    "other": equal versions, a change in a build or post-release suffix only, or text
+    that does not parse.
     """
     before = parse_version(old, ordering)
     after = parse_version(new, ordering)

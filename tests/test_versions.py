@@ -231,6 +231,12 @@ def test_classify_change(old: str, new: str, kind: str) -> None:
     assert classify_change(old, new) == kind
 
 
+def test_mixed_orderings_sort_without_error() -> None:
+    versions = [parse_version("1.0", "pep440"), parse_version("1.0.0", "semver")]
+    versions.append(parse_version("1.0", "loose"))
+    assert [version.key[0] for version in sorted(versions)] == ["loose", "pep440", "semver"]  # type: ignore[union-attr,type-var]
+
+
 def test_classify_change_semver() -> None:
     assert classify_change("v1.0.0-rc.1", "v1.0.0", "semver") == "prerelease"
     assert classify_change("1.2", "1.3", "semver") == "other"
@@ -268,7 +274,9 @@ LOOSE_VERSIONS = st.builds(
 @given(LOOSE_VERSIONS, LOOSE_VERSIONS, LOOSE_VERSIONS)
 def test_loose_order_is_total_and_consistent(first: str, second: str, third: str) -> None:
     a, b, c = (parse_version(text, "loose") for text in (first, second, third))
-    assert a is not None and b is not None and c is not None
+    assert a is not None
+    assert b is not None
+    assert c is not None
 
     # Exactly one of <, == and > holds, in both directions.
     assert [a < b, a == b, a > b].count(True) == 1
@@ -296,7 +304,8 @@ def test_select_latest_ignores_input_order(tags: list[str], random: object) -> N
 def test_loose_order_follows_release_numbers(first: list[int], second: list[int]) -> None:
     a = parse_version(".".join(map(str, first)), "loose")
     b = parse_version(".".join(map(str, second)), "loose")
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
 
     width = max(len(first), len(second))
     padded_first = first + [0] * (width - len(first))
@@ -328,7 +337,9 @@ SEMVER_VERSIONS = st.builds(
 @given(SEMVER_VERSIONS, SEMVER_VERSIONS, SEMVER_VERSIONS)
 def test_semver_order_is_total_and_consistent(first: str, second: str, third: str) -> None:
     a, b, c = (parse_version(text, "semver") for text in (first, second, third))
-    assert a is not None and b is not None and c is not None
+    assert a is not None
+    assert b is not None
+    assert c is not None
 
     assert [a < b, a == b, a > b].count(True) == 1
     if a <= b and b <= c:

@@ -6,6 +6,7 @@ global git configuration, and with prompts for credentials disabled.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -85,7 +86,7 @@ class GitRemoteError(PinwrightError):
 
 
 class GitTagsNotFoundError(GitRemoteError):
-    """A remote repository answered with no tags at all."""
+    """A remote repository that returned no tags at all."""
 
 
 class GitHubRepositoryNameError(InvalidInputError):
@@ -205,7 +206,8 @@ def run_ls_remote(url: str, timeout: float) -> tuple[int, str, str]:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             raise
     return process.returncode, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
@@ -227,7 +229,9 @@ def list_tags(
     try:
         status, stdout, stderr = run_ls_remote(effective_url, timeout)
     except FileNotFoundError:
-        raise GitRemoteError(f"cannot list the tags of {remote}: git is not installed") from None
+        raise GitRemoteError(
+            f"failed to list the tags of {remote}: git was not found on PATH, so install git first"
+        ) from None
     except subprocess.TimeoutExpired:
         raise GitRemoteError(
             f"listing the tags of {remote} timed out after {timeout:g} seconds"
@@ -235,7 +239,7 @@ def list_tags(
 
     if status != 0:
         raise GitRemoteError(
-            f"cannot list the tags of {remote}: {summarize_git_error(stderr, status)}"
+            f"failed to list the tags of {remote}: {summarize_git_error(stderr, status)}"
         )
     try:
         refs = parse_ls_remote(stdout)
@@ -246,9 +250,12 @@ def list_tags(
 
     tags = tuple(ref for ref in refs if ref.tag is not None)
     if not tags:
-        # NOTE: a smart-HTTP server whose git refuses the repository (for example because
-        # of safe.directory ownership checks) also answers with nothing and success.
-        raise GitTagsNotFoundError(f"no tags found at {remote}")
+        # A smart-HTTP server whose git rejects the repository after the server has sent
+        # status 200 (git's safe.directory ownership check) also returns nothing and success.
+        raise GitTagsNotFoundError(
+            f"no tags found at {remote}: the repository has no tags, "
+            "or the server returned no references at all"
+        )
     return tags
 
 
@@ -257,7 +264,7 @@ def summarize_git_error(stderr: str, status: int) -> str:
 
     That is the first ``fatal:`` line, because later lines only add generic advice such
     as "Could not read from remote repository." A ``fatal:`` line ending in a colon is
-    joined with the line after it, which holds the reason ("errno=Connection refused").
+    joined with the line after it, which contains the reason ("errno=Connection refused").
     Without a ``fatal:`` line, the last non-empty line is used.
     """
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from tests.servers.git import (
     find_free_port,
     git_environment,
     make_tagged_repository,
+    start_http_server,
     start_smart_http,
 )
 
@@ -106,7 +109,10 @@ def test_list_tags_untagged_repository(git_server: GitServer) -> None:
     url = git_server.url("untagged.git")
     with pytest.raises(GitTagsNotFoundError) as caught:
         list_tags(url)
-    assert str(caught.value) == f"no tags found at {url}"
+    assert str(caught.value) == (
+        f"no tags found at {url}: the repository has no tags, "
+        "or the server returned no references at all"
+    )
 
 
 def test_list_tags_missing_repository_over_http(git_smart_http: GitServer) -> None:
@@ -114,7 +120,7 @@ def test_list_tags_missing_repository_over_http(git_smart_http: GitServer) -> No
     with pytest.raises(GitRemoteError) as caught:
         list_tags(url)
     assert str(caught.value) == (
-        f"cannot list the tags of {url}: fatal: repository '{url}/' not found"
+        f"failed to list the tags of {url}: fatal: repository '{url}/' not found"
     )
 
 
@@ -123,7 +129,7 @@ def test_list_tags_missing_repository_over_git(git_daemon: GitServer) -> None:
     with pytest.raises(GitRemoteError) as caught:
         list_tags(url)
     assert str(caught.value) == (
-        f"cannot list the tags of {url}: fatal: remote error: no such repository: /missing.git"
+        f"failed to list the tags of {url}: fatal: remote error: no such repository: /missing.git"
     )
 
 
@@ -132,7 +138,7 @@ def test_list_tags_unreachable_git_port() -> None:
     with pytest.raises(GitRemoteError) as caught:
         list_tags(url)
     assert str(caught.value) == (
-        f"cannot list the tags of {url}: fatal: unable to connect to 127.0.0.1: "
+        f"failed to list the tags of {url}: fatal: unable to connect to 127.0.0.1: "
         "127.0.0.1[0: 127.0.0.1]: errno=Connection refused"
     )
 
@@ -144,9 +150,48 @@ def test_list_tags_unreachable_http_port() -> None:
         list_tags(url)
     # curl's message goes on with the time it took, so only its start is compared.
     assert str(caught.value).startswith(
-        f"cannot list the tags of {url}: fatal: unable to access '{url}/': "
+        f"failed to list the tags of {url}: fatal: unable to access '{url}/': "
         f"Failed to connect to 127.0.0.1 port {port} "
     )
+
+
+class UnauthorizedHandler(http.server.BaseHTTPRequestHandler):
+    """Reject every request with 401 and a Basic challenge."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="git"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep test output quiet."""
+
+
+def test_list_tags_never_prompts_for_credentials() -> None:
+    running = start_http_server(UnauthorizedHandler)
+    try:
+        url = f"{running.base_url}/private.git"
+        with pytest.raises(GitRemoteError) as caught:
+            list_tags(url)
+    finally:
+        running.stop()
+    assert str(caught.value) == (
+        f"failed to list the tags of {url}: fatal: could not read Username for "
+        f"'{running.base_url}': terminal prompts disabled"
+    )
+
+
+def test_list_tags_timeout() -> None:
+    # The kernel completes connections to a listening socket that never accepts them,
+    # so git sends its request and then waits for an answer that never comes.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/slow.git"
+        with pytest.raises(GitRemoteError) as caught:
+            list_tags(url, timeout=0.5)
+    assert str(caught.value) == f"listing the tags of {url} timed out after 0.5 seconds"
 
 
 def test_list_tags_not_a_repository(tmp_path: Path) -> None:
@@ -156,7 +201,8 @@ def test_list_tags_not_a_repository(tmp_path: Path) -> None:
     with pytest.raises(GitRemoteError) as caught:
         list_tags(url)
     assert str(caught.value) == (
-        f"cannot list the tags of {url}: fatal: '{folder}' does not appear to be a git repository"
+        f"failed to list the tags of {url}: "
+        f"fatal: '{folder}' does not appear to be a git repository"
     )
 
 
@@ -166,15 +212,20 @@ def test_list_tags_rejects_ext_protocol(tmp_path: Path) -> None:
     with pytest.raises(GitRemoteError) as caught:
         list_tags(url)
     assert str(caught.value) == (
-        f"cannot list the tags of {url}: fatal: transport 'ext' not allowed"
+        f"failed to list the tags of {url}: fatal: transport 'ext' not allowed"
     )
     assert not marker.exists()
 
 
-def test_list_tags_url_starting_with_dash() -> None:
+def test_list_tags_url_starting_with_dash(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    url = f"--upload-pack=touch {marker}"
     with pytest.raises(GitRemoteError) as caught:
-        list_tags("--upload-pack=touch")
-    assert "--upload-pack=touch" in str(caught.value)
+        list_tags(url)
+    assert str(caught.value) == (
+        f"failed to list the tags of {url}: fatal: strange pathname '{url}' blocked"
+    )
+    assert not marker.exists()
 
 
 def test_list_tags_redacts_credentials(git_smart_http: GitServer) -> None:
@@ -183,7 +234,7 @@ def test_list_tags_redacts_credentials(git_smart_http: GitServer) -> None:
         list_tags(url)
     assert "s3cret" not in str(caught.value)
     assert str(caught.value).startswith(
-        f"cannot list the tags of {git_smart_http.url('missing.git')}: "
+        f"failed to list the tags of {git_smart_http.url('missing.git')}: "
     )
 
 
@@ -225,7 +276,8 @@ def test_rewritten_url_named_in_errors(git_daemon: GitServer) -> None:
         list_tags("https://git.example.invalid/untagged.git", rewrites=rewrites)
     assert str(caught.value) == (
         "no tags found at https://git.example.invalid/untagged.git "
-        f"(rewritten to {git_daemon.url('untagged.git')})"
+        f"(rewritten to {git_daemon.url('untagged.git')}): the repository has no tags, "
+        "or the server returned no references at all"
     )
 
 
@@ -258,8 +310,8 @@ def test_smart_http_clone(git_smart_http: GitServer, tmp_path: Path) -> None:
 
 
 def test_smart_http_reports_dubious_ownership(tmp_path: Path) -> None:
-    # git refuses a repository owned by another user. A CGI server that answers 200
-    # before git runs turns this into empty output and success; this server must not.
+    # git refuses a repository owned by another user. A CGI server that sends status
+    # 200 before git runs turns this into empty output and success; this server must not.
     if os.geteuid() != 0:
         pytest.skip("giving a repository to another user needs root")
     make_tagged_repository(tmp_path / "foreign.git")
@@ -274,7 +326,7 @@ def test_smart_http_reports_dubious_ownership(tmp_path: Path) -> None:
     finally:
         running.stop()
     assert str(caught.value) == (
-        f"cannot list the tags of {url}: fatal: unable to access '{url}/': "
+        f"failed to list the tags of {url}: fatal: unable to access '{url}/': "
         "The requested URL returned error: 500"
     )
 
@@ -364,6 +416,6 @@ def test_real_mirror_missing_repository(git_fixture_mirror: GitFixtureMirror) ->
         list_tags(url, rewrites=git_fixture_mirror.rewrites)
     mirror_url = f"{git_fixture_mirror.base_url}/github.com/caddyserver/missing"
     assert str(caught.value) == (
-        f"cannot list the tags of {url} (rewritten to {mirror_url}): "
+        f"failed to list the tags of {url} (rewritten to {mirror_url}): "
         f"fatal: repository '{mirror_url}/' not found"
     )
