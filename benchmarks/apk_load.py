@@ -72,9 +72,11 @@ tracemalloc.stop()
 
 print(f"bare decompression: {bare * 1000:.1f} ms (median {bare_median * 1000:.1f})")
 print(
-    f"load (decompress, verify, parse, provider map): {loaded * 1000:.1f} ms (median {loaded_median * 1000:.1f}), {loaded / bare:.1f}x"
+    f"load (decompress, verify, parse, provider map): {loaded * 1000:.1f} ms"
+    f" (median {loaded_median * 1000:.1f}), {loaded / bare:.1f}x"
 )
 print(
-    f"solve {len(WORLD)}-package world -> {len(solution.packages)} packages: {solved * 1000:.1f} ms (median {solved_median * 1000:.1f}), {solved / loaded:.0%} of load"
+    f"solve {len(WORLD)}-package world -> {len(solution.packages)} packages:"
+    f" {solved * 1000:.1f} ms (median {solved_median * 1000:.1f}), {solved / loaded:.0%} of load"
 )
 print(f"memory held by one loaded index: {current / 1e6:.1f} MB ({len(held.packages)} packages)")
