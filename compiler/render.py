@@ -221,10 +221,13 @@ def _with_header(body: str, entry: ImageEntry, catalog: Catalog) -> str:
 
 
 def _strip_blank_edges(lines: list[str]) -> list[str]:
-    start = 0
-    while start < len(lines) and not lines[start].strip():
-        start += 1
-    return [line.rstrip() for line in lines[start:]]
+    """Drop leading blank lines and trailing spaces, and fold runs of blank lines into one."""
+    result: list[str] = []
+    for line in lines:
+        line = line.rstrip()
+        if line or (result and result[-1]):
+            result.append(line)
+    return result
 
 
 def dockerfile_sha256(text: str) -> str:

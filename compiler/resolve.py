@@ -19,6 +19,7 @@ from compiler.render import collect_templates
 from compiler.sources.alpine import AlpineSource
 from compiler.sources.git import github_url, resolve_git_tag
 from compiler.sources.http import HttpClient
+from compiler.sources.reference import parse_reference
 from compiler.sources.registry import RegistryClient, RegistrySettings
 from compiler.versions import VersionPolicy
 from spec.catalog import Catalog, ImageEntry
@@ -94,7 +95,11 @@ class LockOutcome:
 
 
 def inputs_checksum(entry: ImageEntry, catalog: Catalog) -> str:
-    """Return the sha256 of everything that decides what the inputs of `entry` resolve to."""
+    """Return the sha256 of everything that decides what the inputs of `entry` resolve to.
+
+    Mirrors and URL rewrites are left out: they change where things are fetched from,
+    not what a reference means.
+    """
     config = catalog.config
     declared = {
         name: value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
@@ -104,7 +109,7 @@ def inputs_checksum(entry: ImageEntry, catalog: Catalog) -> str:
         {
             "inputs": declared,
             "architectures": list(config.architectures),
-            "alpine": config.alpine.model_dump(mode="json"),
+            "alpine": config.alpine.model_dump(mode="json", exclude={"mirror"}),
             "registry": config.registry,
         }
     )
@@ -171,7 +176,7 @@ def resolve_input(
             digest=image.digest,
             media_type=image.media_type,
             platforms=tuple(image.platforms),
-            source=image.source,
+            source=manifest_url(reference, catalog),
         )
     if isinstance(declared, AlpinePackagesInput):
         return sources.alpine.resolve(declared.alpine_packages, config.architectures)
@@ -184,6 +189,18 @@ def resolve_input(
         tag = resolve_git_tag(url, version_policy(declared), rewrites=config.git.url_rewrites)
         return LockedGitTag(url=url, tag=tag.tag, version=tag.version, commit=tag.commit)
     raise TypeError(f"no source for input kind {type(declared).__name__}")
+
+
+def manifest_url(reference: str, catalog: Catalog) -> str:
+    """Return the manifest URL of `reference` at its own registry, where anyone can verify it.
+
+    Mirrors are left out on purpose, so a lock made through a pull-through cache names the
+    same source as one made directly.
+    """
+    parsed = parse_reference(reference)
+    settings = catalog.config.registries.get(parsed.registry)
+    scheme = "http" if settings is not None and settings.insecure else "https"
+    return f"{scheme}://{parsed.api_host}/v2/{parsed.repository}/manifests/{parsed.manifest_reference}"
 
 
 def version_policy(options: VersionOptions) -> VersionPolicy:

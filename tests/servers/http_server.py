@@ -92,8 +92,8 @@ class _State:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, state: _State) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, state: _State, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
 
 
@@ -271,8 +271,9 @@ class LoopbackHttpServer:
     A reset connection is recorded with status 0.
     """
 
-    def __init__(self, root: Path, *, latency_ms: int = 0) -> None:
+    def __init__(self, root: Path, *, latency_ms: int = 0, port: int = 0) -> None:
         self._state = _State(root, latency_ms)
+        self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -325,7 +326,7 @@ class LoopbackHttpServer:
             self._state.fired.clear()
 
     def start(self) -> LoopbackHttpServer:
-        self._server = _Server(self._state)
+        self._server = _Server(self._state, self._port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},
