@@ -43,10 +43,14 @@ def select_images(catalog: Catalog, names: Sequence[str]) -> list[str]:
     return [name for name in order if name in selected]
 
 
-def lock(catalog: Catalog, names: Sequence[str], options: ResolveOptions) -> Outcome:
+def lock(
+    catalog: Catalog, names: Sequence[str], options: ResolveOptions, *, render: bool = False
+) -> Outcome:
     """Resolve and write the locks of the selected images.
 
-    A failed image keeps its old lock; the others are written.
+    With `render`, each image's Dockerfile is rendered from its new lock too, and both
+    files are written only when both succeed. A failed image keeps its old files; the
+    others are written.
     """
     outcome = Outcome(order=select_images(catalog, names))
     sources = open_sources(catalog, options)
@@ -61,10 +65,17 @@ def lock(catalog: Catalog, names: Sequence[str], options: ResolveOptions) -> Out
             outcome.failures.extend(result.failures[name])
             continue
         new = result.locks[name]
-        old_materials = _old_materials(entry)
-        outcome.changes[name] = diff_materials(name, old_materials, new.materials())
+        try:
+            dockerfile = render_dockerfile(entry, catalog, new) if render else None
+        except PinwrightError as error:
+            outcome.failures.append(error)
+            continue
+
+        outcome.changes[name] = diff_materials(name, _old_materials(entry), new.materials())
         if write_lock(entry.lock_path, new):
             outcome.written.append(catalog.relative(entry.lock_path))
+        if dockerfile is not None and write_atomic(entry.dockerfile_path, dockerfile):
+            outcome.written.append(catalog.relative(entry.dockerfile_path))
     return outcome
 
 
@@ -118,16 +129,8 @@ def load_current_lock(entry: ImageEntry, catalog: Catalog) -> Lock:
 
 
 def update(catalog: Catalog, names: Sequence[str], options: ResolveOptions) -> Outcome:
-    """Lock, then compile every image whose lock was written, in dependency order."""
-    outcome = lock(catalog, names, options)
-    for name in outcome.order:
-        if name not in outcome.changes:
-            continue
-        try:
-            compile_image(catalog.images[name], catalog, outcome)
-        except PinwrightError as error:
-            outcome.failures.append(error)
-    return outcome
+    """Lock and compile the selected images in dependency order."""
+    return lock(catalog, names, options, render=True)
 
 
 def _old_materials(entry: ImageEntry) -> dict[str, str]:

@@ -200,7 +200,9 @@ def manifest_url(reference: str, catalog: Catalog) -> str:
     parsed = parse_reference(reference)
     settings = catalog.config.registries.get(parsed.registry)
     scheme = "http" if settings is not None and settings.insecure else "https"
-    return f"{scheme}://{parsed.api_host}/v2/{parsed.repository}/manifests/{parsed.manifest_reference}"
+    return (
+        f"{scheme}://{parsed.api_host}/v2/{parsed.repository}/manifests/{parsed.manifest_reference}"
+    )
 
 
 def version_policy(options: VersionOptions) -> VersionPolicy:
@@ -218,7 +220,7 @@ def _input_error(entry: ImageEntry, name: str, error: PinwrightError) -> Pinwrig
     location = error.location or entry.document.locate(("inputs", name))
     lines = error.lines()
     first = lines[0] if error.location is None else error.message.splitlines()[0]
-    detail = " ".join(line.strip() for line in [first, *lines[1:]])
+    detail = " ".join(line.strip() for line in [first, *lines[1:]]).removeprefix("ERROR: ")
     result = InputResolveError(f"input {name!r} of image {entry.name}: {detail}", location=location)
     result.exit_code = error.exit_code
     return result

@@ -113,7 +113,10 @@ def lock_snapshot(catalog: Path, output: Path) -> int:
         copy_catalog(catalog, work_catalog)
         with snapshot_upstream(workdir) as (registry, git_mirror):
             write_overlay_config(
-                catalog / "pinwright.yaml", work_catalog / "pinwright.yaml", registry.host, git_mirror
+                catalog / "pinwright.yaml",
+                work_catalog / "pinwright.yaml",
+                registry.host,
+                git_mirror,
             )
             code = main(["-C", str(work_catalog), "update", "--cache-dir", str(workdir / "cache")])
         for generated in sorted(work_catalog.glob("images/*/*")):
