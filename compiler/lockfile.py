@@ -15,6 +15,7 @@ from typing import Any
 
 from compiler.fsutil import write_atomic
 from compiler.locked import LockedInput, locked_from_json
+from spec.catalog import Catalog, ImageEntry
 from spec.errors import InvalidInputError, Location
 
 LOCK_FORMAT = 1
@@ -63,6 +64,27 @@ def sha256_json(value: Any) -> str:
     """Return the sha256 of the canonical JSON form of `value`."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def inputs_checksum(entry: ImageEntry, catalog: Catalog) -> str:
+    """Return the sha256 of everything that decides what the inputs of `entry` resolve to.
+
+    Mirrors and URL rewrites are left out: they change where things are fetched from,
+    not what a reference means.
+    """
+    config = catalog.config
+    declared = {
+        name: value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        for name, value in entry.spec.inputs.items()
+    }
+    return sha256_json(
+        {
+            "inputs": declared,
+            "architectures": list(config.architectures),
+            "alpine": config.alpine.model_dump(mode="json", exclude={"mirror"}),
+            "registry": config.registry,
+        }
+    )
 
 
 def format_lock(lock: Lock) -> str:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from compiler.changes import Change, diff_materials
 from compiler.fsutil import write_atomic
 from compiler.graph import catalog_dependencies, order_images
-from compiler.lockfile import Lock, read_lock, sha256_text, write_lock
+from compiler.lockfile import Lock, inputs_checksum, read_lock, sha256_text, write_lock
 from compiler.render import collect_templates, render_dockerfile
-from compiler.resolve import ResolveOptions, inputs_checksum, lock_images, open_sources
+from compiler.settings import ResolveOptions
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import Location, PinwrightError
 
@@ -52,6 +52,9 @@ def lock(
     files are written only when both succeed. A failed image keeps its old files; the
     others are written.
     """
+    # Imported here so the offline commands never load the network stack.
+    from compiler.resolve import lock_images, open_sources
+
     outcome = Outcome(order=select_images(catalog, names))
     sources = open_sources(catalog, options)
     try:

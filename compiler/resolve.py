@@ -10,12 +10,12 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from compiler.apk.keys import load_keyring
 from compiler.locked import LockedGitTag, LockedImage, LockedInput
-from compiler.lockfile import Lock, sha256_json, sha256_text
+from compiler.lockfile import Lock, inputs_checksum, sha256_text
 from compiler.render import collect_templates
+from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from compiler.sources.alpine import AlpineSource
 from compiler.sources.git import github_url, resolve_git_tag
 from compiler.sources.http import HttpClient
@@ -35,21 +35,8 @@ from spec.models import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_JOBS = 8
-
-
 class InputResolveError(PinwrightError):
     """One input of one image could not be resolved."""
-
-
-@dataclass(frozen=True)
-class ResolveOptions:
-    """How a run reaches upstream."""
-
-    jobs: int = DEFAULT_JOBS
-    offline: bool = False
-    refresh: bool = False
-    cache_dir: Path | None = None
 
 
 @dataclass
@@ -92,27 +79,6 @@ class LockOutcome:
 
     locks: dict[str, Lock] = field(default_factory=dict)
     failures: dict[str, list[PinwrightError]] = field(default_factory=dict)
-
-
-def inputs_checksum(entry: ImageEntry, catalog: Catalog) -> str:
-    """Return the sha256 of everything that decides what the inputs of `entry` resolve to.
-
-    Mirrors and URL rewrites are left out: they change where things are fetched from,
-    not what a reference means.
-    """
-    config = catalog.config
-    declared = {
-        name: value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-        for name, value in entry.spec.inputs.items()
-    }
-    return sha256_json(
-        {
-            "inputs": declared,
-            "architectures": list(config.architectures),
-            "alpine": config.alpine.model_dump(mode="json", exclude={"mirror"}),
-            "registry": config.registry,
-        }
-    )
 
 
 def lock_images(sources: Sources, names: Sequence[str], *, jobs: int = DEFAULT_JOBS) -> LockOutcome:

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from compiler.pipeline import Outcome
-from compiler.resolve import DEFAULT_JOBS, ResolveOptions
+from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from spec.catalog import Catalog, load_catalog
 from spec.errors import ProblemsError
 
