@@ -22,6 +22,10 @@ COMMAND_MODULES = (
 )
 
 
+# Exit code for an unexpected exception, which is a bug rather than bad input.
+INTERNAL_ERROR = 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -77,6 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error_console.print("interrupted", markup=False)
         return 130
+    except Exception as error:  # The boundary that turns a bug into one line of output.
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        error_console.print(
+            f"internal error: {type(error).__name__}: {error} "
+            "(this is a bug in Pinwright; run with -vv for the traceback)",
+            markup=False,
+        )
+        return INTERNAL_ERROR
     return exit_code
 
 

@@ -28,7 +28,7 @@ class LockStaleError(PinwrightError):
 
 @dataclass
 class Outcome:
-    """What a job did per image, in dependency order, and what failed."""
+    """The record of a job: images in dependency order, files written, changes and failures."""
 
     order: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # catalog-relative paths of changed files

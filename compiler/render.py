@@ -112,7 +112,7 @@ def collect_templates(entry: ImageEntry, catalog: Catalog) -> dict[str, str]:
 
 
 def build_context(entry: ImageEntry, catalog: Catalog, lock: Lock) -> dict[str, Any]:
-    """Return the variables a template sees."""
+    """Return the variables available to a template."""
     architectures = tuple(catalog.config.architectures)
     values = {
         name: lock.inputs[name].template_value(architectures)

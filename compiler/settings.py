@@ -10,7 +10,7 @@ DEFAULT_JOBS = 8
 
 @dataclass(frozen=True)
 class ResolveOptions:
-    """How a run reaches upstream."""
+    """Network settings of one run: concurrency, offline mode and the download cache."""
 
     jobs: int = DEFAULT_JOBS
     offline: bool = False

@@ -1,7 +1,7 @@
 """The stages form of a spec, rendered through the built-in Dockerfile template.
 
-Every string a user writes in a step may hold Jinja expressions over the same
-variables a template sees; they are rendered in the same sandbox.
+Every string a user writes in a step may contain Jinja expressions over the variables
+available to templates, and is rendered in the same sandbox.
 """
 
 from __future__ import annotations

@@ -111,6 +111,10 @@ class GitConfig(StrictModel):
     )
 
 
+def _default_architectures() -> list[Architecture]:
+    return ["x86_64"]
+
+
 class CatalogConfig(StrictModel):
     """The catalog config, `pinwright.yaml` at the top of a catalog."""
 
@@ -120,7 +124,7 @@ class CatalogConfig(StrictModel):
         pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$",
     )
     architectures: list[Architecture] = Field(
-        default_factory=lambda: ["x86_64"],
+        default_factory=_default_architectures,
         min_length=1,
         description="apk architecture names to resolve and build for.",
     )

@@ -82,17 +82,17 @@ def _describe_kind_error(
     detail: Any, loc: tuple[Any, ...], where: str, document: Document
 ) -> SpecInvalidError:
     kinds = INPUT_KINDS if detail["type"] == "input_kind" else STEP_KINDS
-    what = "input" if detail["type"] == "input_kind" else "step"
+    noun = "input" if detail["type"] == "input_kind" else "step"
     value = detail.get("input")
     if not isinstance(value, dict):
-        message = f"{where}: a {what} must be a mapping with one of the keys: " + ", ".join(kinds)
+        message = f"{where}: a {noun} must be a mapping with one of the keys: " + ", ".join(kinds)
         return SpecInvalidError(message, location=document.locate(loc))
     for key in value:
         hint = _suggestion(str(key), kinds)
         if hint:
-            message = f"{where}: unknown {what} kind {str(key)!r}{hint}"
+            message = f"{where}: unknown {noun} kind {str(key)!r}{hint}"
             return SpecInvalidError(message, location=document.locate((*loc, key), key=True))
-    message = f"{where}: a {what} needs one of the keys: " + ", ".join(kinds)
+    message = f"{where}: a {noun} needs one of the keys: " + ", ".join(kinds)
     return SpecInvalidError(message, location=document.locate(loc))
 
 

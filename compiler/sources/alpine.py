@@ -91,7 +91,7 @@ class AlpineSource:
                 LockedPackage(
                     name=package.name,
                     version=package.version,
-                    checksum=package.checksum,
+                    checksum=package.checksum or "",
                     repository=repository_of.get(id(package), ""),
                 )
                 for _, package in sorted(solution.packages.items())
