@@ -17,8 +17,9 @@ from compiler.lockfile import Lock, inputs_checksum, sha256_text
 from compiler.render import collect_templates
 from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from compiler.sources.alpine import AlpineSource
-from compiler.sources.git import github_url, resolve_git_tag
+from compiler.sources.git import GitRef, github_url, list_tags, resolve_git_tag
 from compiler.sources.http import HttpClient
+from compiler.sources.once import OnceMap
 from compiler.sources.reference import parse_reference
 from compiler.sources.registry import RegistryClient, RegistrySettings
 from compiler.versions import VersionPolicy
@@ -47,6 +48,7 @@ class Sources:
     http: HttpClient
     registry: RegistryClient
     alpine: AlpineSource
+    git_refs: OnceMap[tuple[GitRef, ...]] = field(default_factory=OnceMap)
 
     def close(self) -> None:
         self.http.close()
@@ -152,7 +154,9 @@ def resolve_input(
             if isinstance(declared, GitTagInput)
             else github_url(declared.github_tag)
         )
-        tag = resolve_git_tag(url, version_policy(declared), rewrites=config.git.url_rewrites)
+        rewrites = config.git.url_rewrites
+        listed = sources.git_refs.get(url, lambda: list_tags(url, rewrites=rewrites))
+        tag = resolve_git_tag(url, version_policy(declared), listed=listed)
         return LockedGitTag(url=url, tag=tag.tag, version=tag.version, commit=tag.commit)
     raise TypeError(f"no source for input kind {type(declared).__name__}")
 

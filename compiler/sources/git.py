@@ -13,7 +13,7 @@ import re
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -283,14 +283,21 @@ def summarize_git_error(stderr: str, status: int) -> str:
 
 
 def resolve_git_tag(
-    url: str, policy: VersionPolicy, *, rewrites: Mapping[str, str] | None = None
+    url: str,
+    policy: VersionPolicy,
+    *,
+    rewrites: Mapping[str, str] | None = None,
+    listed: Sequence[GitRef] | None = None,
 ) -> LockedTag:
     """Lock the latest tag of the repository at `url` that `policy` accepts.
 
-    Raises GitRemoteError (see `list_tags`) and NoMatchingVersionError, naming `url`,
-    when no tag is accepted.
+    `listed` gives the references when the caller already has them, so one run lists
+    each repository once. Raises GitRemoteError (see `list_tags`) and
+    NoMatchingVersionError, naming `url`, when no tag is accepted.
     """
-    refs = {ref.tag: ref for ref in list_tags(url, rewrites=rewrites) if ref.tag is not None}
+    if listed is None:
+        listed = list_tags(url, rewrites=rewrites)
+    refs = {ref.tag: ref for ref in listed if ref.tag is not None}
     tag = select_latest(refs, policy, source=redact_url(url))
     return LockedTag(
         url=redact_url(url), tag=tag, commit=refs[tag].commit, version=tag[len(policy.prefix) :]
