@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -79,7 +80,12 @@ def changes_table(changes: ChangesByImage) -> Group | None:
 
 
 def _image_table(image: str, changes: Sequence[Change]) -> Table:
-    table = Table(title=f"{image}: {count_changes(len(changes))}", title_justify="left")
+    table = Table(
+        title=f"{image}: {count_changes(len(changes))}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_column("material", overflow="fold")
     table.add_column("old", overflow="fold")
     table.add_column("new", overflow="fold")
@@ -102,10 +108,11 @@ def format_text(changes: ChangesByImage) -> str:
             continue
         material_width = max(len(change.material) for change in image_changes)
         old_width = max(len(display_value(change.old)) for change in image_changes)
+        new_width = max(len(display_value(change.new)) for change in image_changes)
         lines = [f"{image}: {count_changes(len(image_changes))}"]
         for change in image_changes:
             old = display_value(change.old).ljust(old_width)
-            new = display_value(change.new)
+            new = display_value(change.new).ljust(new_width)
             lines.append(
                 f"  {change.material.ljust(material_width)}  {old} -> {new}  ({change.label})"
             )
@@ -133,7 +140,7 @@ def format_json(changes: ChangesByImage) -> str:
         if image_changes
     ]
     document = {"format": REPORT_FORMAT, "images": images}
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 def format_markdown(changes: ChangesByImage) -> str:
