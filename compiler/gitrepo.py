@@ -95,7 +95,7 @@ def list_files(root: Path, commit: str, folder: str) -> list[str]:
     output = check_git(
         root, ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", pathspec]
     )
-    return sorted(name.decode("utf-8") for name in output.split(b"\0") if name)
+    return sorted(_split_names(output))
 
 
 def read_file(root: Path, commit: str, path: str) -> bytes:
@@ -109,19 +109,28 @@ def staged_paths(root: Path) -> list[str]:
         output = check_git(root, ["diff", "--cached", "--name-only", "-z", "--no-renames"])
     else:
         output = check_git(root, ["ls-files", "--cached", "-z"])
-    return sorted(name.decode("utf-8") for name in output.split(b"\0") if name)
+    return sorted(_split_names(output))
 
 
 def changed_paths(root: Path, paths: Sequence[str]) -> list[str]:
-    """Return those of `paths` that differ from HEAD in the working tree or index.
+    """Return those of `paths` whose working-tree content differs from HEAD.
 
-    New files count as changed, ignored files do not.
+    New files count as changed, ignored files do not. What the index holds plays no part,
+    because `commit_paths` commits the working-tree content.
     """
-    output = check_git(
-        root,
-        ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *paths],
-    )
-    found = {entry[3:].decode("utf-8") for entry in output.split(b"\0") if len(entry) > 3}
+    if has_commits(root):
+        differing = check_git(
+            root, ["diff", "--name-only", "-z", "--no-renames", "HEAD", "--", *paths]
+        )
+        untracked = check_git(
+            root, ["ls-files", "--others", "--exclude-standard", "-z", "--", *paths]
+        )
+        found = set(_split_names(differing)) | set(_split_names(untracked))
+    else:
+        existing = check_git(
+            root, ["ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", *paths]
+        )
+        found = set(_split_names(existing))
     return [path for path in paths if path in found]
 
 
@@ -159,6 +168,10 @@ def commit_paths(root: Path, paths: Sequence[str], message: str) -> str:
             run_git(root, ["rm", "--cached", "--quiet", "--ignore-unmatch", "--", *paths])
         raise
     return check_git(root, ["rev-parse", "HEAD"]).decode("ascii").strip()
+
+
+def _split_names(output: bytes) -> list[str]:
+    return [name.decode("utf-8") for name in output.split(b"\0") if name]
 
 
 def _last_line(stderr: bytes) -> str:
