@@ -29,7 +29,7 @@ DIGEST = "digest"
 DOWNGRADE = "downgrade"
 CHANGED = "changed"  # a change that none of the other kinds describes
 
-# How each kind reads in reports.
+# Report wording of each kind.
 KIND_LABELS: dict[str, str] = {
     ADDED: "added",
     REMOVED: "removed",

@@ -1,7 +1,7 @@
 """The git operations Pinwright needs: read files at a revision, check the index, commit.
 
 Every call runs `git -C ROOT ...` with an argument list. Errors are InvalidInputError
-subclasses because each one asks the user to fix the repository or the arguments.
+subclasses because the user must fix the repository or the arguments to clear each one.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def check_git(root: Path, arguments: Sequence[str], *, stdin: bytes | None = Non
 
 
 def find_toplevel(folder: Path) -> Path:
-    """Return the top folder of the git working tree that holds `folder`.
+    """Return the top folder of the git working tree that contains `folder`.
 
     Raises GitRepositoryNotFoundError.
     """
@@ -115,7 +115,7 @@ def staged_paths(root: Path) -> list[str]:
 def changed_paths(root: Path, paths: Sequence[str]) -> list[str]:
     """Return those of `paths` whose working-tree content differs from HEAD.
 
-    New files count as changed, ignored files do not. What the index holds plays no part,
+    New files count as changed, ignored files do not. The content of the index is ignored,
     because `commit_paths` commits the working-tree content.
     """
     if has_commits(root):

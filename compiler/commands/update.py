@@ -45,6 +45,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.print(report, markup=False, emoji=False, highlight=False)
 
     if plan is not None:
-        for made in commit_images(plan, outcome.order):
-            console.print(f"committed {made.commit[:12]} {made.subject}", markup=False)
+        for commit in commit_images(plan, outcome.order):
+            console.print(f"committed {commit.commit[:12]} {commit.subject}", markup=False)
     return finish(outcome, console)

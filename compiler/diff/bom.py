@@ -43,7 +43,7 @@ class BomDockerfile:
 
 
 def has_bom(text: str) -> bool:
-    """Return whether the header of Dockerfile `text` holds a `# BOM:` line."""
+    """Return whether the header of Dockerfile `text` contains a `# BOM:` line."""
     return any(line.startswith(BOM_PREFIX) for line in text.splitlines()[:HEADER_LINES])
 
 

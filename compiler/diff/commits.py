@@ -21,7 +21,7 @@ LISTED_PATHS = 5
 
 
 class UnrelatedStagedChangesError(InvalidInputError):
-    """The index holds staged changes that an image commit must not carry along."""
+    """The index contains staged changes that an image commit must not carry along."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def commit_images(plan: CommitPlan, order: Sequence[str]) -> list[ImageCommit]:
     Each commit holds only that image's lock and Dockerfile. Raises GitCommandError when
     a commit fails, after resetting the index entries of that image; earlier commits stay.
     """
-    made: list[ImageCommit] = []
+    commits: list[ImageCommit] = []
     for image in order:
         if image not in plan.images:
             continue
@@ -83,8 +83,8 @@ def commit_images(plan: CommitPlan, order: Sequence[str]) -> list[ImageCommit]:
         message = build_commit_message(plan, image, paths[0])
         commit = gitrepo.commit_paths(plan.toplevel, changed, message)
         logger.info("committed %s for %s", commit, image)
-        made.append(ImageCommit(image=image, commit=commit, subject=message.splitlines()[0]))
-    return made
+        commits.append(ImageCommit(image=image, commit=commit, subject=message.splitlines()[0]))
+    return commits
 
 
 def build_commit_message(plan: CommitPlan, image: str, lock_path: str) -> str:

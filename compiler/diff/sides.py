@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class DiffInputNotFoundError(InvalidInputError):
-    """A file or folder named for a diff does not exist or holds nothing to compare."""
+    """A file or folder named for a diff does not exist or contains nothing to compare."""
 
 
 class DiffInputMismatchError(InvalidInputError):

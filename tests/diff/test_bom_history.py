@@ -1,6 +1,6 @@
 """Real update history of a contempt-managed catalog: our diff against the recorded messages.
 
-Each pair holds the first lines of a Dockerfile before and after one commit, and the
+Each pair contains the first lines of a Dockerfile before and after one commit, and the
 message contempt wrote for it. contempt cut every value to 12 characters and did not
 report removed materials, so the comparison allows for both.
 """

@@ -275,3 +275,17 @@ def test_diff_single_path_rejected(catalog: Path, capsys: pytest.CaptureFixture[
     assert main(["diff", str(catalog)]) == 2
 
     assert "expected two files or folders to compare (OLD NEW), got 1" in capsys.readouterr().err
+
+
+def test_diff_catalog_at_repository_top(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = init_repository(tmp_path / "top")
+    write_tree(root, {"pinwright.yaml": "registry: r.invalid/c\n"})
+    write_app(root, "v1.2.3")
+    commit_all(root, "Add the catalog")
+    write_app(root, "v1.2.4")
+
+    assert run_diff(root, "--format", "commit") == 1
+
+    assert capsys.readouterr().out == f"[app] {TOOL} v1.2.3->v1.2.4\n"

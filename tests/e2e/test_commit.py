@@ -57,7 +57,7 @@ def git_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def repository(tmp_path: Path, upstream: Upstream) -> Path:
-    """A git repository whose `catalog/` folder holds the two images, nothing committed."""
+    """A git repository whose `catalog/` folder contains the two images, nothing committed."""
     root = init_repository(tmp_path / "repo")
     registry = upstream.registry.host
     write_tree(
