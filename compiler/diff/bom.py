@@ -6,6 +6,10 @@ Such a Dockerfile starts with two comment lines:
     # BOM: {"apk:musl":"1.2.4-r2","image:base":"7442771fc9e4...", ...}
 
 The image name is the folder of the template named in the first line.
+
+NOTE: material names are compared as written. contempt's `github:OWNER/REPO` and
+Pinwright's `git:URL` name the same source differently, so such a pair shows as one
+removed and one added material.
 """
 
 from __future__ import annotations
