@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "compiler.commands.lock",
     "compiler.commands.compile",
     "compiler.commands.update",
+    "compiler.commands.diff",
     "compiler.commands.schema",
     "compiler.commands.apk",
 )

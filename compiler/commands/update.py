@@ -1,4 +1,4 @@
-"""`pinwright update`: lock, then compile, then show what changed."""
+"""`pinwright update`: lock, then compile, then show what changed; optionally commit it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from compiler.commands.options import (
     open_catalog,
     resolve_options,
 )
-from compiler.report import changes_table
+from compiler.diff.commits import commit_images, prepare_commits
+from compiler.report import render_changes
 
 
 def register(subparsers: Any) -> None:
@@ -24,15 +25,26 @@ def register(subparsers: Any) -> None:
     )
     add_image_arguments(parser)
     add_network_arguments(parser)
+    parser.add_argument(
+        "--commit",
+        action="store_true",
+        help="commit each changed image's lock and Dockerfile on its own, in dependency order",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     catalog = open_catalog(args)
+    plan = None
+    if args.commit:
+        # Checked before anything is written, so a refusal leaves the repository as it was.
+        plan = prepare_commits(catalog, pipeline.select_images(catalog, args.images))
+
     outcome = pipeline.update(catalog, args.images, resolve_options(args))
-    table = changes_table(outcome.changes)
-    if table is None:
-        console.print("no changes", markup=False)
-    else:
-        console.print(table)
+    report = render_changes(outcome.changes, "table" if console.is_terminal else "text")
+    console.print(report, markup=False, emoji=False, highlight=False)
+
+    if plan is not None:
+        for commit in commit_images(plan, outcome.order):
+            console.print(f"committed {commit.commit[:12]} {commit.subject}", markup=False)
     return finish(outcome, console)
