@@ -54,12 +54,12 @@ class ReleaseValue:
         self, version: str, files: Mapping[str, ReleaseFile], architectures: tuple[str, ...]
     ) -> None:
         self.version = version
-        self.arch = {arch: FileValue(file) for arch, file in files.items()}
-        first = next((arch for arch in architectures if arch in files), None)
-        if first is None:
-            first = next(iter(files))
-        self.url = files[first].url
-        self.sha256 = files[first].sha256
+        # The catalog's order, not the lockfile's sorted one, so loops follow the config.
+        order = [arch for arch in architectures if arch in files]
+        order += sorted(arch for arch in files if arch not in architectures)
+        self.arch = {arch: FileValue(files[arch]) for arch in order}
+        self.url = files[order[0]].url
+        self.sha256 = files[order[0]].sha256
 
     def __str__(self) -> str:
         return self.version
