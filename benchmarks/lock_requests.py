@@ -1,9 +1,9 @@
 """Count the requests and bytes of a cold and a warm `pinwright lock` of upstream inputs.
 
-Serves a copy of tests/sources/samples from the loopback test server and locks the test
+Serves a copy of tests/sources/samples from the loopback test server. Locks the test
 catalog of tests/e2e/test_upstreams.py (one image with every release, package registry and
 URL input kind, two architectures) three times on one cache folder: cold with an empty
-cache, warm, and offline. Prints a Markdown table of what the server answered.
+cache, warm, and offline. Prints a Markdown table of the requests the server answered.
 
     PYTHONPATH=$PWD python benchmarks/lock_requests.py [--latency-ms N]
 """
@@ -26,7 +26,7 @@ from tests.servers.http_server import LoopbackHttpServer
 
 
 def run_lock(root: Path, cache: Path, *extra: str) -> float:
-    """Run one lock and return its wall time in milliseconds; exits on a failed lock."""
+    """Run one lock and return its wall time in milliseconds; exit when the lock fails."""
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["-C", str(root), "lock", "--cache-dir", str(cache), *extra])

@@ -47,7 +47,7 @@ class ReleaseValue:
     """`inputs.NAME` for a release: renders as the version.
 
     `url` and `sha256` are those of the catalog's first architecture, and `arch.ARCH`
-    holds them for every architecture.
+    contains them for every architecture.
     """
 
     def __init__(

@@ -174,11 +174,11 @@ def input_jobs(sources: Sources, entry: ImageEntry) -> dict[tuple[str, str], Job
             dependencies = frozenset((entry.name, other) for other in used)
 
         def call(
-            given: Mapping[tuple[str, str], LockedInput],
+            dependency_results: Mapping[tuple[str, str], LockedInput],
             name: str = name,
             declared: StrictModel = declared,
         ) -> LockedInput:
-            resolved = {key[1]: locked for key, locked in given.items()}
+            resolved = {key[1]: locked for key, locked in dependency_results.items()}
             return resolve_input(sources, entry, name, declared, resolved=resolved)
 
         jobs[(entry.name, name)] = Job(call=call, dependencies=dependencies)

@@ -30,8 +30,8 @@ def run_jobs(
     """Run every job and return its result or the exception it raised, by key.
 
     A job starts once all its dependencies have returned, and receives their results.
-    When one of them failed, or the dependencies form a cycle, the job gets a
-    DependencyFailedError instead of running; `describe` names a key in that message.
+    When one of them failed, or the dependencies form a cycle, the job does not run and
+    its result is a DependencyFailedError. That message names keys with `describe`.
     Dependencies that are not keys of `jobs` are ignored.
     """
     waiting = {key: job.dependencies & jobs.keys() for key, job in jobs.items()}
@@ -56,8 +56,8 @@ def run_jobs(
         if failed:
             results[key] = DependencyFailedError(f"not resolved because {', '.join(failed)} failed")
             return
-        given = {name: results[name] for name in dependencies}
-        running[pool.submit(jobs[key].call, given)] = key
+        dependency_results = {name: results[name] for name in dependencies}
+        running[pool.submit(jobs[key].call, dependency_results)] = key
 
     start_ready()
     while running:

@@ -34,18 +34,18 @@ def parse_yaml(content: bytes, *, source: str) -> Any:
         raise DocumentInvalidError(f"{source} is not valid YAML: {error}") from None
 
 
-def require_sha256(value: Any, *, source: str, what: str) -> str:
+def require_sha256(value: Any, *, source: str, item: str) -> str:
     """Return `value` as a lowercase hex sha256; raises DocumentInvalidError otherwise."""
     if not isinstance(value, str) or not SHA256_PATTERN.fullmatch(value.lower()):
-        raise DocumentInvalidError(f"{source}: {what} has no valid sha256, found {value!r}")
+        raise DocumentInvalidError(f"{source}: {item} has no valid sha256, found {value!r}")
     return value.lower()
 
 
-def require_text(record: Any, key: str, *, source: str, what: str) -> str:
+def require_text(record: Any, key: str, *, source: str, item: str) -> str:
     """Return the non-empty string `record[key]`; raises DocumentInvalidError otherwise."""
     value = record.get(key) if isinstance(record, dict) else None
     if not isinstance(value, str) or not value:
-        raise DocumentInvalidError(f"{source}: {what} has no {key!r} text field")
+        raise DocumentInvalidError(f"{source}: {item} has no {key!r} text field")
     return value
 
 

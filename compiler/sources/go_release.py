@@ -71,7 +71,7 @@ def parse_go_listing(content: bytes, *, source: str) -> list[GoRelease]:
 
     releases = []
     for record in document:
-        version = require_text(record, "version", source=source, what="a release")
+        version = require_text(record, "version", source=source, item="a release")
         files = record.get("files")
         if not isinstance(files, list):
             raise DocumentInvalidError(f"{source}: release {version} has no list of files")
@@ -86,15 +86,15 @@ def parse_go_listing(content: bytes, *, source: str) -> list[GoRelease]:
 
 
 def _parse_file(record: object, version: str, source: str) -> GoFile:
-    what = f"a file of {version}"
-    filename = require_text(record, "filename", source=source, what=what)
+    item = f"a file of {version}"
+    filename = require_text(record, "filename", source=source, item=item)
     assert isinstance(record, dict)
     return GoFile(
         filename=filename,
         os=str(record.get("os") or ""),
         arch=str(record.get("arch") or ""),
-        kind=require_text(record, "kind", source=source, what=f"{filename} in {version}"),
-        sha256=require_sha256(record.get("sha256"), source=source, what=filename),
+        kind=require_text(record, "kind", source=source, item=f"{filename} in {version}"),
+        sha256=require_sha256(record.get("sha256"), source=source, item=filename),
     )
 
 
@@ -152,8 +152,8 @@ def resolve_go_release(
     for arch in architectures:
         found = find_go_file(release, file, arch)
         if found is None:
-            wanted = "source archive" if file == "source" else f"Linux archive for {arch}"
-            raise GoFileNotFoundError(f"{release.version} in {listing} has no {wanted}")
+            expected = "source archive" if file == "source" else f"Linux archive for {arch}"
+            raise GoFileNotFoundError(f"{release.version} in {listing} has no {expected}")
         files[arch] = ReleaseFile(url=urljoin(listing, found.filename), sha256=found.sha256)
     logger.info("go release is %s", release.version)
     return LockedGoRelease(

@@ -13,13 +13,13 @@ from compiler.versions import VersionPolicy, select_latest
 
 logger = logging.getLogger(__name__)
 
-# npm sends the abbreviated document, which still holds every `dist`, when asked for it.
+# The abbreviated document, which npm sends when asked for it, still contains every `dist`.
 ABBREVIATED_DOCUMENT = "application/vnd.npm.install-v1+json"
 
 
 @dataclass(frozen=True)
 class NpmDist:
-    """Where one version's tarball is and the checksums the registry publishes for it."""
+    """The tarball URL of one version and the checksums the registry publishes for it."""
 
     tarball: str
     integrity: str  # `sha512-BASE64`, empty for versions published without one
@@ -40,11 +40,11 @@ def parse_npm_document(content: bytes, *, source: str) -> dict[str, NpmDist]:
     parsed = {}
     for version, manifest in versions.items():
         dist = manifest.get("dist") if isinstance(manifest, dict) else None
-        what = f"the dist of {version}"
+        item = f"the dist of {version}"
         parsed[version] = NpmDist(
-            tarball=require_text(dist, "tarball", source=source, what=what),
+            tarball=require_text(dist, "tarball", source=source, item=item),
             integrity=str(dist.get("integrity") or "") if isinstance(dist, dict) else "",
-            shasum=require_text(dist, "shasum", source=source, what=what),
+            shasum=require_text(dist, "shasum", source=source, item=item),
         )
     return parsed
 

@@ -36,7 +36,7 @@ def parse_pypi_project(content: bytes, *, source: str) -> PypiProject:
     """
     document = parse_json(content, source=source)
     info = document.get("info") if isinstance(document, dict) else None
-    name = require_text(info, "name", source=source, what="the project info")
+    name = require_text(info, "name", source=source, item="the project info")
     releases = document.get("releases")
     if not isinstance(releases, dict):
         raise DocumentInvalidError(f"{source} has no `releases` mapping")
@@ -56,15 +56,15 @@ def parse_pypi_project(content: bytes, *, source: str) -> PypiProject:
 
 
 def _parse_file(record: object, version: str, source: str) -> DistributionFile:
-    what = f"a file of {version}"
-    filename = require_text(record, "filename", source=source, what=what)
+    item = f"a file of {version}"
+    filename = require_text(record, "filename", source=source, item=item)
     assert isinstance(record, dict)
     digests = record.get("digests")
     sha256 = digests.get("sha256") if isinstance(digests, dict) else None
     return DistributionFile(
         filename=filename,
-        url=require_text(record, "url", source=source, what=filename),
-        sha256=require_sha256(sha256, source=source, what=filename),
+        url=require_text(record, "url", source=source, item=filename),
+        sha256=require_sha256(sha256, source=source, item=filename),
         packagetype=str(record.get("packagetype") or ""),
     )
 
@@ -73,9 +73,7 @@ def project_url(base: str, project: str) -> str:
     return f"{base.rstrip('/')}/{quote(project)}/json"
 
 
-def resolve_pypi(
-    http: HttpClient, *, base: str, project: str, policy: VersionPolicy
-) -> LockedPypi:
+def resolve_pypi(http: HttpClient, *, base: str, project: str, policy: VersionPolicy) -> LockedPypi:
     """Pin the latest version of `project` that `policy` accepts and its files.
 
     Raises FetchError, DocumentInvalidError or NoMatchingVersionError.

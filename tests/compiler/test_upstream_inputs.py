@@ -130,10 +130,10 @@ def test_checksum_materials_per_architecture() -> None:
 
 def test_jobs_receive_dependency_results() -> None:
     def constant(value: int) -> Job[str]:
-        return Job(call=lambda given: value)
+        return Job(call=lambda dependency_results: value)
 
-    def total(given: Mapping[str, Any]) -> int:
-        return sum(given.values())
+    def total(dependency_results: Mapping[str, Any]) -> int:
+        return sum(dependency_results.values())
 
     jobs = {
         "a": constant(1),
@@ -147,15 +147,15 @@ def test_jobs_receive_dependency_results() -> None:
 
 
 def test_jobs_after_failure_and_cycle() -> None:
-    def fail(given: Mapping[str, Any]) -> int:
+    def fail(dependency_results: Mapping[str, Any]) -> int:
         raise PinwrightError("broken")
 
     jobs: dict[str, Job[str]] = {
         "bad": Job(call=fail),
-        "child": Job(call=lambda given: 1, dependencies=frozenset({"bad"})),
-        "grandchild": Job(call=lambda given: 2, dependencies=frozenset({"child"})),
-        "x": Job(call=lambda given: 3, dependencies=frozenset({"y"})),
-        "y": Job(call=lambda given: 4, dependencies=frozenset({"x"})),
+        "child": Job(call=lambda dependency_results: 1, dependencies=frozenset({"bad"})),
+        "grandchild": Job(call=lambda dependency_results: 2, dependencies=frozenset({"child"})),
+        "x": Job(call=lambda dependency_results: 3, dependencies=frozenset({"y"})),
+        "y": Job(call=lambda dependency_results: 4, dependencies=frozenset({"x"})),
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = run_jobs(pool, jobs)
