@@ -59,20 +59,12 @@ def parse_latest_releases(content: bytes, *, source: str) -> list[AlpineReleaseE
                 branch=str(record.get("branch", "")) if isinstance(record, dict) else "",
                 arch=require_text(record, "arch", source=source, item=item),
                 flavor=require_text(record, "flavor", source=source, item=item),
-                version=str(require_field(record, "version", source=source, item=item)),
+                version=require_text(record, "version", source=source, item=item),
                 file=require_text(record, "file", source=source, item=item),
                 sha256=require_sha256(record.get("sha256"), source=source, item=item),
             )
         )
     return entries
-
-
-def require_field(record: dict[str, object], key: str, *, source: str, item: str) -> object:
-    # A version such as 3.20 would load as a number, so it is only required to be present.
-    value = record.get(key)
-    if value is None:
-        raise DocumentInvalidError(f"{source}: {item} has no {key!r} field")
-    return value
 
 
 def select_flavor(

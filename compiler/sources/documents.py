@@ -27,9 +27,12 @@ def parse_json(content: bytes, *, source: str) -> Any:
 
 
 def parse_yaml(content: bytes, *, source: str) -> Any:
-    """Parse a YAML document with the safe loader; raises DocumentInvalidError naming `source`."""
+    """Parse a YAML document with every scalar as a string, so `3.20` stays `3.20`.
+
+    Raises DocumentInvalidError naming `source`.
+    """
     try:
-        return YAML(typ="safe", pure=True).load(content.decode("utf-8"))
+        return YAML(typ="base").load(content.decode("utf-8"))
     except (UnicodeDecodeError, YAMLError) as error:
         raise DocumentInvalidError(f"{source} is not valid YAML: {error}") from None
 

@@ -58,6 +58,14 @@ def test_alpine_releases_invalid(content: bytes, message: str) -> None:
     assert message in str(caught.value)
 
 
+def test_alpine_releases_keep_version_text() -> None:
+    content = b"- {arch: x86_64, flavor: f, version: 3.20, file: a, sha256: %s}\n" % (b"a" * 64)
+
+    entries = parse_latest_releases(content, source="sample")
+
+    assert entries[0].version == "3.20"
+
+
 def test_go_listing_latest_stable() -> None:
     releases = parse_go_listing((SAMPLES / "go/dl/listing.json").read_bytes(), source="sample")
 
