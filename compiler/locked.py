@@ -10,6 +10,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from compiler.locked_releases import (
+    LockedAlpineRelease,
+    LockedGoRelease,
+    LockedNpm,
+    LockedPostgresRelease,
+    LockedPypi,
+    LockedUrlChecksum,
+    LockedUrlRegex,
+)
+
 
 class LockedInput(Protocol):
     kind: ClassVar[str]
@@ -247,6 +257,13 @@ LOCKED_KINDS: dict[str, Any] = {
     LockedImage.kind: LockedImage,
     LockedPackages.kind: LockedPackages,
     LockedGitTag.kind: LockedGitTag,
+    LockedAlpineRelease.kind: LockedAlpineRelease,
+    LockedGoRelease.kind: LockedGoRelease,
+    LockedPostgresRelease.kind: LockedPostgresRelease,
+    LockedUrlRegex.kind: LockedUrlRegex,
+    LockedUrlChecksum.kind: LockedUrlChecksum,
+    LockedPypi.kind: LockedPypi,
+    LockedNpm.kind: LockedNpm,
 }
 
 

@@ -7,30 +7,46 @@ downloads, so an index or manifest wanted by several images is fetched once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from compiler.apk.keys import load_keyring
 from compiler.locked import LockedGitTag, LockedImage, LockedInput
 from compiler.lockfile import Lock, inputs_checksum, sha256_text
 from compiler.render import collect_templates
+from compiler.scheduling import Job, run_jobs
 from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from compiler.sources.alpine import AlpineSource
+from compiler.sources.alpine_release import resolve_alpine_release
 from compiler.sources.git import GitRef, github_url, list_tags, resolve_git_tag
+from compiler.sources.go_release import resolve_go_release
 from compiler.sources.http import HttpClient
+from compiler.sources.npm import resolve_npm
 from compiler.sources.once import OnceMap
+from compiler.sources.postgres_release import resolve_postgres_release
+from compiler.sources.pypi import resolve_pypi
 from compiler.sources.reference import parse_reference
 from compiler.sources.registry import RegistryClient, RegistrySettings
+from compiler.sources.url_checksum import resolve_url_checksum
+from compiler.sources.url_regex import resolve_url_regex
+from compiler.urltemplate import UrlTemplateError, referenced_inputs, render_url, uses_arch
 from compiler.versions import VersionPolicy
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import PinwrightError
 from spec.models import (
     AlpinePackagesInput,
+    AlpineReleaseInput,
     GithubTagInput,
     GitTagInput,
+    GoReleaseInput,
     ImageInput,
+    NpmInput,
+    PostgresReleaseInput,
+    PypiInput,
     StrictModel,
+    UrlChecksumInput,
+    UrlRegexInput,
     VersionOptions,
 )
 
@@ -87,31 +103,59 @@ def lock_images(sources: Sources, names: Sequence[str], *, jobs: int = DEFAULT_J
     """Resolve every input of the named images; never raises for a single image's failure."""
     catalog = sources.catalog
     outcome = LockOutcome()
+    jobs_by_input: dict[tuple[str, str], Job[tuple[str, str]]] = {}
+    for image in names:
+        jobs_by_input.update(input_jobs(sources, catalog.images[image]))
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="resolve") as pool:
-        futures: dict[str, dict[str, Future[LockedInput]]] = {}
-        for image in names:
-            entry = catalog.images[image]
-            futures[image] = {
-                name: pool.submit(resolve_input, sources, entry, name, declared)
-                for name, declared in entry.spec.inputs.items()
-            }
+        results = run_jobs(pool, jobs_by_input, describe=lambda key: f"input {key[1]!r}")
 
-        for image in names:
-            errors: list[PinwrightError] = []
-            resolved: dict[str, LockedInput] = {}
-            for name, future in futures[image].items():
-                try:
-                    resolved[name] = future.result()
-                except PinwrightError as error:
-                    errors.append(_input_error(catalog.images[image], name, error))
-            if errors:
-                outcome.failures[image] = errors
-                continue
-            try:
-                outcome.locks[image] = build_lock(catalog.images[image], catalog, resolved)
-            except PinwrightError as error:
-                outcome.failures[image] = [error]
+    for image in names:
+        errors: list[PinwrightError] = []
+        resolved: dict[str, LockedInput] = {}
+        for name in catalog.images[image].spec.inputs:
+            result = results[(image, name)]
+            if isinstance(result, PinwrightError):
+                errors.append(_input_error(catalog.images[image], name, result))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                resolved[name] = result
+        if errors:
+            outcome.failures[image] = errors
+            continue
+        try:
+            outcome.locks[image] = build_lock(catalog.images[image], catalog, resolved)
+        except PinwrightError as error:
+            outcome.failures[image] = [error]
     return outcome
+
+
+def input_jobs(sources: Sources, entry: ImageEntry) -> dict[tuple[str, str], Job[tuple[str, str]]]:
+    """Return one job per input of `entry`, keyed by (image, input).
+
+    A `url_checksum` input depends on the inputs its URL template names, so it runs after
+    them and receives their locked values.
+    """
+    jobs: dict[tuple[str, str], Job[tuple[str, str]]] = {}
+    for name, declared in entry.spec.inputs.items():
+        dependencies: frozenset[tuple[str, str]] = frozenset()
+        if isinstance(declared, UrlChecksumInput):
+            try:
+                used = referenced_inputs(declared.url_checksum.url) & entry.spec.inputs.keys()
+            except UrlTemplateError:
+                used = frozenset()  # the job itself raises the syntax error when it renders
+            dependencies = frozenset((entry.name, other) for other in used)
+
+        def call(
+            dependency_results: Mapping[tuple[str, str], LockedInput],
+            name: str = name,
+            declared: StrictModel = declared,
+        ) -> LockedInput:
+            resolved = {key[1]: locked for key, locked in dependency_results.items()}
+            return resolve_input(sources, entry, name, declared, resolved=resolved)
+
+        jobs[(entry.name, name)] = Job(call=call, dependencies=dependencies)
+    return jobs
 
 
 def build_lock(entry: ImageEntry, catalog: Catalog, inputs: dict[str, LockedInput]) -> Lock:
@@ -126,9 +170,17 @@ def build_lock(entry: ImageEntry, catalog: Catalog, inputs: dict[str, LockedInpu
 
 
 def resolve_input(
-    sources: Sources, entry: ImageEntry, name: str, declared: StrictModel
+    sources: Sources,
+    entry: ImageEntry,
+    name: str,
+    declared: StrictModel,
+    *,
+    resolved: Mapping[str, LockedInput] | None = None,
 ) -> LockedInput:
-    """Resolve one declared input; raises PinwrightError subclasses from the sources."""
+    """Resolve one declared input; raises PinwrightError subclasses from the sources.
+
+    `resolved` holds the locked inputs that a `url_checksum` URL template names.
+    """
     catalog = sources.catalog
     config = catalog.config
     logger.info("resolving %s input %s", entry.name, name)
@@ -158,6 +210,9 @@ def resolve_input(
         listed = sources.git_refs.get(url, lambda: list_tags(url, rewrites=rewrites))
         tag = resolve_git_tag(url, version_policy(declared), listed=listed)
         return LockedGitTag(url=url, tag=tag.tag, version=tag.version, commit=tag.commit)
+    upstream = resolve_upstream_input(sources, name, declared, resolved or {})
+    if upstream is not None:
+        return upstream
     raise TypeError(f"no source for input kind {type(declared).__name__}")
 
 
@@ -173,6 +228,66 @@ def manifest_url(reference: str, catalog: Catalog) -> str:
     return (
         f"{scheme}://{parsed.api_host}/v2/{parsed.repository}/manifests/{parsed.manifest_reference}"
     )
+
+
+def resolve_upstream_input(
+    sources: Sources, name: str, declared: StrictModel, resolved: Mapping[str, LockedInput]
+) -> LockedInput | None:
+    """Resolve a release, package registry or URL input; return None for other kinds."""
+    config = sources.catalog.config
+    architectures = config.architectures
+    upstreams = config.upstreams
+    http = sources.http
+
+    if isinstance(declared, AlpineReleaseInput):
+        options = declared.alpine_release
+        return resolve_alpine_release(
+            http,
+            mirror=config.alpine.mirror,
+            branch=options.branch or config.alpine.branch,
+            flavor=options.flavor,
+            architectures=architectures,
+        )
+    if isinstance(declared, GoReleaseInput):
+        go = declared.go_release
+        return resolve_go_release(
+            http,
+            listing=upstreams.go,
+            policy=version_policy(go),
+            file=go.file,
+            architectures=architectures,
+        )
+    if isinstance(declared, PostgresReleaseInput):
+        postgres = declared.postgres_release
+        return resolve_postgres_release(
+            http,
+            listing=upstreams.postgres,
+            policy=version_policy(postgres),
+            major=postgres.major,
+            archive=postgres.archive,
+            architectures=architectures,
+        )
+    if isinstance(declared, UrlRegexInput):
+        page = declared.url_regex
+        return resolve_url_regex(http, name=name, url=page.url, regex=page.regex)
+    if isinstance(declared, UrlChecksumInput):
+        template = declared.url_checksum.url
+        arch_names = tuple(architectures)
+        values = {other: locked.template_value(arch_names) for other, locked in resolved.items()}
+        per_arch = uses_arch(template)
+        urls: dict[str, str] = {
+            arch: render_url(template, values, arch if per_arch else "") for arch in architectures
+        }
+        return resolve_url_checksum(http, name=name, template=template, urls=urls)
+    if isinstance(declared, PypiInput):
+        return resolve_pypi(
+            http, base=upstreams.pypi, project=declared.pypi, policy=version_policy(declared)
+        )
+    if isinstance(declared, NpmInput):
+        return resolve_npm(
+            http, base=upstreams.npm, package=declared.npm, policy=version_policy(declared)
+        )
+    return None
 
 
 def version_policy(options: VersionOptions) -> VersionPolicy:

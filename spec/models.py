@@ -115,6 +115,40 @@ def _default_architectures() -> list[Architecture]:
     return ["x86_64"]
 
 
+class UpstreamsConfig(StrictModel):
+    """Where release listings and package registries are read from.
+
+    Each value is a URL; tests point them at loopback servers. Alpine releases come from
+    the mirror in `alpine.mirror`.
+    """
+
+    go: str = Field(
+        default="https://go.dev/dl/?mode=json&include=all",
+        description="URL of the Go download listing in its JSON form; file names in it are "
+        "resolved against this URL.",
+    )
+    postgres: str = Field(
+        default="https://ftp.postgresql.org/pub/source/",
+        description="URL of the PostgreSQL source listing, the HTML page of `vVERSION/` "
+        "folders.",
+    )
+    pypi: str = Field(
+        default="https://pypi.org/pypi",
+        description="Base URL of the PyPI JSON API; a project is read from `BASE/NAME/json`.",
+    )
+    npm: str = Field(
+        default="https://registry.npmjs.org",
+        description="Base URL of the npm registry; a package is read from `BASE/NAME`.",
+    )
+
+    @field_validator("go", "postgres", "pypi", "npm")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
 class CatalogConfig(StrictModel):
     """The catalog config, `pinwright.yaml` at the top of a catalog."""
 
@@ -131,6 +165,7 @@ class CatalogConfig(StrictModel):
     alpine: AlpineConfig = Field(default_factory=AlpineConfig)
     registries: dict[str, RegistryConfig] = Field(default_factory=dict)
     git: GitConfig = Field(default_factory=GitConfig)
+    upstreams: UpstreamsConfig = Field(default_factory=UpstreamsConfig)
     source_link: str | None = Field(
         default=None, description="URL prefix shown in the Dockerfile header before the spec path."
     )
@@ -214,14 +249,146 @@ class GithubTagInput(VersionOptions):
     github_tag: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
+class AlpineReleaseOptions(StrictModel):
+    """Which file of an Alpine release to pin."""
+
+    flavor: str = Field(
+        default="minirootfs",
+        pattern=r"^[a-z0-9-]+$",
+        description="The `flavor` field of `latest-releases.yaml`: `minirootfs`, "
+        "`alpine-virt`, ...",
+    )
+    branch: str | None = Field(
+        default=None,
+        pattern=r"^(v[0-9]+\.[0-9]+|edge|latest-stable)$",
+        description="Alpine branch such as `v3.20` or `latest-stable`; defaults to the "
+        "catalog's `alpine.branch`.",
+    )
+
+
+class AlpineReleaseInput(StrictModel):
+    """The latest release file of an Alpine branch, for every architecture of the catalog."""
+
+    alpine_release: AlpineReleaseOptions
+
+    @field_validator("alpine_release", mode="before")
+    @classmethod
+    def _accept_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class GoReleaseOptions(VersionOptions):
+    """Which Go release and file to pin."""
+
+    file: Literal["archive", "source"] = Field(
+        default="archive",
+        description="`archive`: the Linux `.tar.gz` of each catalog architecture; "
+        "`source`: the source `.tar.gz`.",
+    )
+
+
+class GoReleaseInput(StrictModel):
+    """The latest stable Go release from the Go download listing."""
+
+    go_release: GoReleaseOptions
+
+    @field_validator("go_release", mode="before")
+    @classmethod
+    def _accept_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class PostgresReleaseOptions(VersionOptions):
+    """Which PostgreSQL release line to follow."""
+
+    major: int = Field(ge=1, description="The major version to stay on, such as 17.")
+    archive: Literal["tar.bz2", "tar.gz"] = Field(
+        default="tar.bz2", description="Which source archive to pin."
+    )
+
+
+class PostgresReleaseInput(StrictModel):
+    """The latest minor release of one PostgreSQL major version."""
+
+    postgres_release: PostgresReleaseOptions
+
+    @field_validator("postgres_release", mode="before")
+    @classmethod
+    def _accept_major(cls, value: Any) -> Any:
+        # `postgres_release: 17` is short for `postgres_release: {major: 17}`.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"major": value}
+        return value
+
+
+class UrlRegexOptions(StrictModel):
+    """A page and the regular expression whose first capture group is the value."""
+
+    url: str = Field(pattern=r"^https?://[^/\s]+", description="URL of the page to read.")
+    regex: str = Field(min_length=1, description="Regular expression with a capture group.")
+
+    @field_validator("regex")
+    @classmethod
+    def _check_regex(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as error:
+            raise ValueError(f"invalid regular expression: {error}") from error
+        if compiled.groups < 1:
+            raise ValueError("the regular expression needs a capture group")
+        return value
+
+
+class UrlRegexInput(StrictModel):
+    """A value scraped from a web page: the first capture group of the first match."""
+
+    url_regex: UrlRegexOptions
+
+
+class UrlChecksumOptions(StrictModel):
+    """A file to download and hash."""
+
+    url: str = Field(
+        min_length=1,
+        description="URL template; Jinja expressions may use other inputs "
+        "(`{{ inputs.NAME.version }}`) and `arch` for one download per architecture.",
+    )
+
+
+class UrlChecksumInput(StrictModel):
+    """The sha256 of a downloaded file, so a Dockerfile can verify what it fetches."""
+
+    url_checksum: UrlChecksumOptions
+
+
+class PypiInput(VersionOptions):
+    """The latest version of a PyPI project, with the sha256 of its distribution files."""
+
+    pypi: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+    ordering: Ordering = "pep440"
+
+
+class NpmInput(VersionOptions):
+    """The latest version of an npm package, with the integrity of its tarball."""
+
+    npm: str = Field(pattern=r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
+    ordering: Ordering = "semver"
+
+
 # Input models by the key that selects them. Sources for more kinds register here.
 INPUT_KINDS: dict[str, type[StrictModel]] = {
     "image": ImageInput,
     "alpine_packages": AlpinePackagesInput,
     "git_tag": GitTagInput,
     "github_tag": GithubTagInput,
+    "alpine_release": AlpineReleaseInput,
+    "go_release": GoReleaseInput,
+    "postgres_release": PostgresReleaseInput,
+    "url_regex": UrlRegexInput,
+    "url_checksum": UrlChecksumInput,
+    "pypi": PypiInput,
+    "npm": NpmInput,
 }
-
 
 def input_kind(value: Any) -> str | None:
     """Return the kind of a raw input mapping: the first of its keys that names a kind."""
@@ -241,7 +408,14 @@ Input = Annotated[
     Annotated[ImageInput, Tag("image")]
     | Annotated[AlpinePackagesInput, Tag("alpine_packages")]
     | Annotated[GitTagInput, Tag("git_tag")]
-    | Annotated[GithubTagInput, Tag("github_tag")],
+    | Annotated[GithubTagInput, Tag("github_tag")]
+    | Annotated[AlpineReleaseInput, Tag("alpine_release")]
+    | Annotated[GoReleaseInput, Tag("go_release")]
+    | Annotated[PostgresReleaseInput, Tag("postgres_release")]
+    | Annotated[UrlRegexInput, Tag("url_regex")]
+    | Annotated[UrlChecksumInput, Tag("url_checksum")]
+    | Annotated[PypiInput, Tag("pypi")]
+    | Annotated[NpmInput, Tag("npm")],
     Discriminator(
         input_kind,
         custom_error_type="input_kind",
