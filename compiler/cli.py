@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "compiler.commands.update",
     "compiler.commands.schema",
     "compiler.commands.apk",
+    "compiler.commands.explain",
 )
 
 
