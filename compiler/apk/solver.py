@@ -54,17 +54,50 @@ class Repository:
     tag: str | None = None
 
     @cached_property
-    def providers(self) -> Mapping[str, tuple[tuple[ApkPackage, str | None], ...]]:
-        """Every name with the packages that provide it and the provided version.
+    def provider_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose P: or raw p: value names it.
+
+        Built without parsing dependency fields, so loading an index stays cheap; a
+        malformed provide only adds a candidate that `providers_of` then drops.
+        """
+        table: dict[str, list[ApkPackage]] = {}
+        for package in self.packages:
+            table.setdefault(package.name, []).append(package)
+            text = package.provides_text
+            if text:
+                for word in text.split():
+                    table.setdefault(word.partition("=")[0], []).append(package)
+        return table
+
+    def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
+        """Return the packages that provide `name`, each with the version it provides.
 
         A package provides its own name at its version; an unversioned provide has None.
         """
-        table: dict[str, list[tuple[ApkPackage, str | None]]] = {}
-        for package in self.packages:
-            table.setdefault(package.name, []).append((package, package.version))
-            for provide in package.provides:
-                table.setdefault(provide.name, []).append((package, provide.version))
-        return {name: tuple(entries) for name, entries in table.items()}
+        cache = self._provider_cache
+        entries = cache.get(name)
+        if entries is None:
+            found: list[tuple[ApkPackage, str | None]] = []
+            for package in dict.fromkeys(self.provider_candidates.get(name, ())):
+                if package.name == name:
+                    found.append((package, package.version))
+                for provide in package.provides:
+                    if provide.name == name:
+                        found.append((package, provide.version))
+            entries = cache[name] = tuple(found)
+        return entries
+
+    @cached_property
+    def _provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
+        return {}
+
+    @cached_property
+    def providers(self) -> Mapping[str, tuple[tuple[ApkPackage, str | None], ...]]:
+        """Every name with its providers, as `providers_of` returns them.
+
+        This parses the dependency fields of every package; a solve uses `providers_of`.
+        """
+        return {name: self.providers_of(name) for name in self.provider_candidates}
 
     @cached_property
     def packages_by_identity(self) -> Mapping[object, ApkPackage]:
@@ -79,6 +112,8 @@ class Repository:
         """Every name with the names of the packages whose install_if mentions it."""
         table: dict[str, dict[str, None]] = {}
         for package in self.packages:
+            if not package.install_if_text:
+                continue
             for condition in package.install_if:
                 names = table.setdefault(condition.name, {})
                 names[package.name] = None
@@ -323,7 +358,7 @@ class _Solver:
         seen: set[tuple[int, str | None]] = set()
         for index, repository in enumerate(self.repositories):
             bit = self.tag_bits[repository.tag]
-            for package, version in repository.providers.get(name, ()):
+            for package, version in repository.providers_of(name):
                 first, first_index = self._first_loaded(package, index)
                 if first.name != package.name:
                     # apk-tools drops an entry whose checksum an earlier package has.
