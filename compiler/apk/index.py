@@ -264,13 +264,6 @@ def _parse_provides(value: str) -> tuple[tuple[Dependency, ...], str | None]:
     return provides, broken
 
 
-# One match per line that loading needs: a kept field, the first newline of a blank-line
-# run (group 3 holds the first character after the run, if any), or a line that is not
-# `X:value` (group 4 holds it; it is empty for the newline that ends the text).
-_LOADED_LINE = re.compile(r"\n([PVADpikoC]):([^\n]*)|\n+(?=\n([^\n]))|\n(?![^\n]:)([^\n]*)")
-_REPEATABLE = frozenset("Dpi")
-
-
 class _IndexText:
     """The text of one index, split into stanzas only when a lazy field is first read."""
 
@@ -365,9 +358,9 @@ def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | N
     return tuple(packages)
 
 
-# One match per line that loading needs: a kept field, the first newline of a blank-line
-# run (group 3 holds the first character after the run, if any), or a line that is not
-# `X:value` (group 4 holds it; it is empty for the newline that ends the text).
+# One match per line that loading needs. Groups 1 and 2 are a kept field. Group 3 is set
+# at the first newline of a blank-line run and contains the first character after it.
+# Group 4 contains a line that is not `X:value`, and is empty for the final newline.
 _LOADED_LINE = re.compile(r"\n([PVADpikoC]):([^\n]*)|\n+(?=\n([^\n]))|\n(?![^\n]:)([^\n]*)")
 _REPEATABLE = frozenset("Dpi")
 
