@@ -45,7 +45,7 @@ def load(data: bytes) -> Repository:
     version_module.tokenize_version.cache_clear()
     index = read_index_archive(data, source=INDEX.name, keys=keyring)
     repository = Repository(index.packages, INDEX.name)
-    repository.providers  # noqa: B018 - builds the provider map
+    repository.provider_candidates  # noqa: B018 - builds the provider map
     repository.install_if_dependents  # noqa: B018
     return repository
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "compiler.commands.diff",
     "compiler.commands.schema",
     "compiler.commands.apk",
+    "compiler.commands.explain",
 )
 
 

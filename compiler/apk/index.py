@@ -71,35 +71,135 @@ class Dependency:
         return text
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class ApkPackage:
     """One package entry of an APKINDEX; field letters follow the index format.
 
-    `broken` holds the reason a package can never be installed (a dependency apk-tools
-    cannot parse), or None. Equality is identity, since a solve keys its state by package.
+    Loading keeps the raw text of P, V, A, D, p, i, k, o and C. Dependency fields are
+    parsed on first use, and the other fields (t, S, I, L, U, T, m, c) are read from the
+    entry's stanza on first use. `broken` holds the reason a package can never be
+    installed (an invalid version or a dependency apk-tools cannot parse), or None.
+    Equality is identity, since a solve keys its state by package.
     """
 
-    name: str  # P
-    version: str  # V
-    arch: str | None = None  # A; None means every architecture
-    depends: tuple[Dependency, ...] = ()  # D
-    provides: tuple[Dependency, ...] = ()  # p
-    install_if: tuple[Dependency, ...] = ()  # i
-    provider_priority: int = 0  # k
-    origin: str | None = None  # o
-    checksum: str | None = None  # C
-    build_time: int | None = None  # t
-    size: int | None = None  # S
-    installed_size: int | None = None  # I
-    license: str | None = None  # L
-    url: str | None = None  # U
-    description: str | None = None  # T
-    maintainer: str | None = None  # m
-    commit: str | None = None  # c
-    broken: str | None = None
+    __slots__ = (
+        "_fields", "_index", "_lazy", "_ordinal", "arch", "checksum", "depends_text",
+        "install_if_text", "name", "origin", "provider_priority", "provides_text", "version",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        arch: str | None,
+        checksum: str | None,
+        origin: str | None,
+        provider_priority: int,
+        depends_text: str,
+        provides_text: str,
+        install_if_text: str,
+        index: _IndexText,
+        ordinal: int,
+    ) -> None:
+        self.name = name  # P
+        self.version = version  # V
+        self.arch = arch  # A; None means every architecture
+        self.checksum = checksum  # C
+        self.origin = origin  # o
+        self.provider_priority = provider_priority  # k
+        self.depends_text = depends_text  # D, unparsed
+        self.provides_text = provides_text  # p, unparsed
+        self.install_if_text = install_if_text  # i, unparsed
+        self._index = index
+        self._ordinal = ordinal  # position of the package's stanza in the index text
+        self._fields: dict[str, str] | None = None
+        self._lazy: tuple[object, object, object, object] | None = None
 
     def __str__(self) -> str:
         return f"{self.name}-{self.version}"
+
+    def __repr__(self) -> str:
+        return f"ApkPackage({self.name!r}, {self.version!r})"
+
+    @property
+    def depends(self) -> tuple[Dependency, ...]:  # D
+        return self._parsed()[0]  # type: ignore[no-any-return]
+
+    @property
+    def provides(self) -> tuple[Dependency, ...]:  # p
+        return self._parsed()[1]  # type: ignore[no-any-return]
+
+    @property
+    def install_if(self) -> tuple[Dependency, ...]:  # i
+        return self._parsed()[2]  # type: ignore[no-any-return]
+
+    @property
+    def broken(self) -> str | None:
+        return self._parsed()[3]  # type: ignore[no-any-return]
+
+    @property
+    def build_time(self) -> int | None:  # t
+        return self._integer("t")
+
+    @property
+    def size(self) -> int | None:  # S
+        return self._integer("S")
+
+    @property
+    def installed_size(self) -> int | None:  # I
+        return self._integer("I")
+
+    @property
+    def license(self) -> str | None:  # L
+        return self._stanza_fields().get("L")
+
+    @property
+    def url(self) -> str | None:  # U
+        return self._stanza_fields().get("U")
+
+    @property
+    def description(self) -> str | None:  # T
+        return self._stanza_fields().get("T")
+
+    @property
+    def maintainer(self) -> str | None:  # m
+        return self._stanza_fields().get("m")
+
+    @property
+    def commit(self) -> str | None:  # c
+        return self._stanza_fields().get("c")
+
+    def _parsed(self) -> tuple[object, object, object, object]:
+        parsed = self._lazy
+        if parsed is None:
+            parsed = self._lazy = self._parse_dependencies()
+        return parsed
+
+    def _stanza_fields(self) -> dict[str, str]:
+        fields = self._fields
+        if fields is None:
+            lines = self._index.stanza(self._ordinal).split("\n")
+            fields = self._fields = {line[0]: line[2:] for line in lines if line[1:2] == ":"}
+        return fields
+
+    def _parse_dependencies(self) -> tuple[object, object, object, object]:
+        broken = None if is_valid_version(self.version) else f"invalid version {self.version!r}"
+        depends, reason = _parse_dependency_list(self.depends_text)
+        broken = broken or reason
+        provides, reason = _parse_provides(self.provides_text)
+        broken = broken or reason
+        install_if, reason = _parse_dependency_list(self.install_if_text)
+        return depends, provides, install_if, broken or reason
+
+    def _integer(self, key: str) -> int | None:
+        value = self._stanza_fields().get(key)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise IndexFormatError(
+                f"{self._index.source}: package {self}: invalid {key}: value {value!r}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -164,90 +264,185 @@ def _parse_provides(value: str) -> tuple[tuple[Dependency, ...], str | None]:
     return provides, broken
 
 
+class _IndexText:
+    """The text of one index, split into stanzas only when a lazy field is first read."""
+
+    __slots__ = ("_stanzas", "count", "source", "text")
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        self.count = 0
+        self._stanzas: list[str] | None = None
+
+    def stanza(self, ordinal: int) -> str:
+        if self._stanzas is None:
+            stanzas = [part.strip("\n") for part in self.text.split("\n\n")]
+            self._stanzas = [part for part in stanzas if part]
+            if len(self._stanzas) != self.count:
+                raise IndexFormatError(
+                    f"{self.source}: found {len(self._stanzas)} stanzas but {self.count} packages"
+                )
+        return self._stanzas[ordinal]
+
+
 def parse_index_text(text: str, *, source: str) -> tuple[ApkPackage, ...]:
     """Parse the text form of an APKINDEX: stanzas of `X:value` lines split by blank lines.
 
     Unknown field letters are skipped, as apk-tools does. A package whose version or
-    dependencies apk-tools cannot parse is kept with `broken` set. Raises IndexFormatError
-    naming `source` and the line for a line without `X:` or a stanza without P: or V:.
+    dependencies apk-tools cannot parse is kept and reports why in `broken`. Raises
+    IndexFormatError naming `source` and the line for a line without `X:`, a stanza
+    without P: or V:, or a k: value that is not an integer.
     """
-    packages: list[ApkPackage] = []
-    offset = 0
-    for stanza in text.split("\n\n"):
-        if stanza.strip("\n"):
-            packages.append(_parse_stanza(stanza.strip("\n"), text, offset, source))
-        offset += len(stanza) + 2
+    index = _IndexText(text, source)
+    packages = _parse_canonical(text, index)
+    if packages is None:
+        packages = _parse_any_order(text, index)
+    index.count = len(packages)
+    return packages
+
+
+# One stanza in the field order that apk-tools writes (C P V A ... o ... k D p i), with
+# fields that loading does not keep in between. Every kept letter may appear only in its
+# slot and only once, so a stanza in any other shape does not match.
+_OTHER_LINES = r"(?:\n[^CPVAokDpi\n]:[^\n]*)*"
+_CANONICAL_STANZA = re.compile(
+    r"(?:(?<=\n\n)|\A)C:([^\n]*)\nP:([^\n]*)\nV:([^\n]*)(?:\nA:([^\n]*))?"
+    + _OTHER_LINES
+    + r"(?:\no:([^\n]*))?"
+    + _OTHER_LINES
+    + r"(?:\nk:(-?\d+))?(?:\nD:([^\n]*))?(?:\np:([^\n]*))?(?:\ni:([^\n]*))?\n(?:\n|\Z)"
+)
+
+
+def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | None:
+    """Parse an index whose every stanza is in apk-tools' field order, or return None.
+
+    This is the fast path for real indexes: one regular expression match per stanza.
+    The result is used only when every stanza matched and has a non-empty P: and V:.
+    """
+    rows = _CANONICAL_STANZA.findall(text)
+    stanzas = text.count("\n\n") + (0 if text.endswith("\n\n") else 1)
+    if not rows or len(rows) != stanzas:
+        return None
+
+    packages = []
+    for ordinal, (
+        checksum,
+        name,
+        version,
+        arch,
+        origin,
+        priority,
+        depends,
+        provides,
+        iif,
+    ) in enumerate(rows):
+        if not name or not version:
+            return None
+        packages.append(
+            ApkPackage(
+                name,
+                version,
+                arch or None,
+                checksum,
+                origin or None,
+                int(priority) if priority else 0,
+                depends,
+                provides,
+                iif,
+                index,
+                ordinal,
+            )
+        )
     return tuple(packages)
 
 
-def _parse_stanza(stanza: str, text: str, offset: int, source: str) -> ApkPackage:
-    lines = stanza.split("\n")
-    fields = {line[0]: line[2:] for line in lines if line[1:2] == ":"}
-    if len(fields) != len(lines):
-        fields = _parse_fields_slowly(lines, text, offset, source)
+# One match per line that loading needs. Groups 1 and 2 are a kept field. Group 3 is set
+# at the first newline of a blank-line run and contains the first character after it.
+# Group 4 contains a line that is not `X:value`, and is empty for the final newline.
+_LOADED_LINE = re.compile(r"\n([PVADpikoC]):([^\n]*)|\n+(?=\n([^\n]))|\n(?![^\n]:)([^\n]*)")
+_REPEATABLE = frozenset("Dpi")
+
+
+def _parse_any_order(text: str, index: _IndexText) -> tuple[ApkPackage, ...]:
+    """Parse stanzas with fields in any order, repeated D:, p: or i: lines, and blank runs."""
+    packages: list[ApkPackage] = []
+    fields: dict[str, str] = {}
+    in_stanza = text[:1] not in ("", "\n")
+
+    # Starting with a newline lets every line, the first included, match after "\n".
+    for key, value, next_start, bad in _LOADED_LINE.findall("\n" + text):
+        if key:
+            if key in fields and key in _REPEATABLE:
+                fields[key] += " " + value
+            else:
+                fields[key] = value
+            continue
+        if bad:
+            line = _line_of(text, bad)
+            raise IndexFormatError(
+                f"{index.source}:{line}: expected an 'X:value' line, got {bad!r}"
+            )
+        if in_stanza:
+            packages.append(_build_package(fields, index, len(packages), text))
+            fields = {}
+        in_stanza = bool(next_start)
+    if in_stanza:
+        packages.append(_build_package(fields, index, len(packages), text))
+    return tuple(packages)
+
+
+def _build_package(
+    fields: dict[str, str], index: _IndexText, ordinal: int, text: str
+) -> ApkPackage:
     name = fields.get("P")
     version = fields.get("V")
     if not name or not version:
-        line = text.count("\n", 0, offset) + 1
-        raise IndexFormatError(f"{source}:{line}: package entry without P: or V:")
-
-    broken = None if is_valid_version(version) else f"invalid version {version!r}"
-    depends: tuple[Dependency, ...] = ()
-    provides: tuple[Dependency, ...] = ()
-    install_if: tuple[Dependency, ...] = ()
-    if "D" in fields:
-        depends, reason = _parse_dependency_list(fields["D"])
-        broken = broken or reason
-    if "p" in fields:
-        provides, reason = _parse_provides(fields["p"])
-        broken = broken or reason
-    if "i" in fields:
-        install_if, reason = _parse_dependency_list(fields["i"])
-        broken = broken or reason
-
+        line = _line_of_stanza(text, ordinal)
+        raise IndexFormatError(f"{index.source}:{line}: package entry without P: or V:")
+    priority = fields.get("k")
     try:
-        return ApkPackage(
-            name,
-            version,
-            fields.get("A"),
-            depends,
-            provides,
-            install_if,
-            int(fields.get("k", 0)),
-            fields.get("o"),
-            fields.get("C"),
-            _optional_int(fields.get("t")),
-            _optional_int(fields.get("S")),
-            _optional_int(fields.get("I")),
-            fields.get("L"),
-            fields.get("U"),
-            fields.get("T"),
-            fields.get("m"),
-            fields.get("c"),
-            broken,
-        )
-    except ValueError as error:
-        line = text.count("\n", 0, offset) + 1
-        raise IndexFormatError(f"{source}:{line}: package {name}: {error}") from None
+        provider_priority = 0 if priority is None else int(priority)
+    except ValueError:
+        line = _line_of_stanza(text, ordinal)
+        raise IndexFormatError(
+            f"{index.source}:{line}: package {name}: invalid k: value {priority!r}"
+        ) from None
+    return ApkPackage(
+        name,
+        version,
+        fields.get("A"),
+        fields.get("C"),
+        fields.get("o"),
+        provider_priority,
+        fields.get("D", ""),
+        fields.get("p", ""),
+        fields.get("i", ""),
+        index,
+        ordinal,
+    )
 
 
-def _parse_fields_slowly(lines: list[str], text: str, offset: int, source: str) -> dict[str, str]:
-    """Read fields one line at a time: for repeated D:, p: or i: lines, or to report a bad one."""
-    fields: dict[str, str] = {}
-    for number, line in enumerate(lines):
-        if line[1:2] != ":":
-            at = text.count("\n", 0, offset) + 1 + number
-            raise IndexFormatError(f"{source}:{at}: expected an 'X:value' line, got {line!r}")
-        key = line[0]
-        if key in fields and key in "Dpi":
-            fields[key] += " " + line[2:]
-        else:
-            fields[key] = line[2:]
-    return fields
+def _line_of(text: str, line: str) -> int:
+    """Return the 1-based number of the first line of `text` that equals `line`."""
+    for number, candidate in enumerate(text.split("\n"), start=1):
+        if candidate == line:
+            return number
+    return 0
 
 
-def _optional_int(value: str | None) -> int | None:
-    return None if value is None else int(value)
+def _line_of_stanza(text: str, ordinal: int) -> int:
+    """Return the 1-based line where the stanza numbered `ordinal` (from 0) starts."""
+    seen = -1
+    previous_blank = True
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line and previous_blank:
+            seen += 1
+            if seen == ordinal:
+                return number
+        previous_blank = not line
+    return 0
 
 
 def read_index_archive(

@@ -11,6 +11,8 @@ Each step only ever disqualifies packages or locks names, so it terminates on an
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,29 +54,92 @@ class Repository:
     tag: str | None = None
 
     @cached_property
-    def providers(self) -> Mapping[str, tuple[tuple[ApkPackage, str | None], ...]]:
-        """Every name with the packages that provide it and the provided version.
+    def provider_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose P: or raw p: value names it.
+
+        Built without parsing dependency fields, so loading an index stays cheap; a
+        malformed provide only adds a candidate that `providers_of` then drops.
+        """
+        table: dict[str, list[ApkPackage]] = {}
+        for package in self.packages:
+            table.setdefault(package.name, []).append(package)
+            text = package.provides_text
+            if text:
+                for word in text.split():
+                    table.setdefault(word.partition("=")[0], []).append(package)
+        return table
+
+    def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
+        """Return the packages that provide `name`, each with the version it provides.
 
         A package provides its own name at its version; an unversioned provide has None.
         """
-        table: dict[str, list[tuple[ApkPackage, str | None]]] = {}
+        cache = self._provider_cache
+        entries = cache.get(name)
+        if entries is None:
+            found: list[tuple[ApkPackage, str | None]] = []
+            for package in dict.fromkeys(self.provider_candidates.get(name, ())):
+                if package.name == name:
+                    found.append((package, package.version))
+                for provide in package.provides:
+                    if provide.name == name:
+                        found.append((package, provide.version))
+            entries = cache[name] = tuple(found)
+        return entries
+
+    @cached_property
+    def _provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
+        return {}
+
+    @cached_property
+    def providers(self) -> Mapping[str, tuple[tuple[ApkPackage, str | None], ...]]:
+        """Every name with its providers, as `providers_of` returns them.
+
+        This parses the dependency fields of every package; a solve uses `providers_of`.
+        """
+        return {name: self.providers_of(name) for name in self.provider_candidates}
+
+    @cached_property
+    def packages_by_identity(self) -> Mapping[object, ApkPackage]:
+        """The first package of this index for each identity (see `package_identity`)."""
+        table: dict[object, ApkPackage] = {}
         for package in self.packages:
-            table.setdefault(package.name, []).append((package, package.version))
-            for provide in package.provides:
-                table.setdefault(provide.name, []).append((package, provide.version))
-        return {name: tuple(entries) for name, entries in table.items()}
+            table.setdefault(package_identity(package), package)
+        return table
 
     @cached_property
     def install_if_dependents(self) -> Mapping[str, tuple[str, ...]]:
         """Every name with the names of the packages whose install_if mentions it."""
         table: dict[str, dict[str, None]] = {}
         for package in self.packages:
+            if not package.install_if_text:
+                continue
             for condition in package.install_if:
                 names = table.setdefault(condition.name, {})
                 names[package.name] = None
                 for provide in package.provides:
                     names[provide.name] = None
         return {name: tuple(names) for name, names in table.items()}
+
+
+def package_identity(package: ApkPackage) -> object:
+    """Return the key apk-tools uses to tell packages apart: the decoded `C:` checksum.
+
+    apk-tools keeps only the first package it loads with a given checksum, across every
+    repository, even when a later entry has another name. A `Q1` checksum is base64 of a
+    SHA-1 digest and is compared decoded, so spellings that differ only in the unused low
+    bits of the last character are one identity. A package without `C:` is known by its
+    name and version.
+    """
+    checksum = package.checksum
+    if checksum is None:
+        return (package.name, package.version)
+    if checksum.startswith("Q1"):
+        try:
+            return base64.b64decode(checksum[2:])
+        except binascii.Error:
+            return checksum
+    return checksum
 
 
 @dataclass(frozen=True)
@@ -272,7 +337,7 @@ class _Solver:
         # Bit 0 is the untagged repositories; each tag gets the next bit.
         self.tag_bits = {None: 1, **{tag: 2 << index for index, tag in enumerate(tags)}}
         self.names: dict[str, _Name] = {}
-        self.packages: dict[tuple[str, str], _Package] = {}
+        self.packages: dict[int, _Package] = {}  # by id() of the kept ApkPackage
         self.dirty: deque[_Name] = deque()
         self.dirty_set: set[_Name] = set()
         self.unresolved: list[_Name] = []
@@ -293,22 +358,34 @@ class _Solver:
         seen: set[tuple[int, str | None]] = set()
         for index, repository in enumerate(self.repositories):
             bit = self.tag_bits[repository.tag]
-            for package, version in repository.providers.get(name, ()):
-                state = self._package(package, index)
+            for package, version in repository.providers_of(name):
+                first, first_index = self._first_loaded(package, index)
+                if first.name != package.name:
+                    # apk-tools drops an entry whose checksum an earlier package has.
+                    continue
+                state = self._package(first, first_index)
                 state.repository_mask |= bit
                 if (id(state), version) not in seen:
                     seen.add((id(state), version))
                     providers.append((state, version))
         return providers
 
+    def _first_loaded(self, package: ApkPackage, index: int) -> tuple[ApkPackage, int]:
+        """Return the package apk-tools keeps for `package`'s identity, and its repository."""
+        identity = package_identity(package)
+        for earlier in range(index + 1):
+            first = self.repositories[earlier].packages_by_identity.get(identity)
+            if first is not None:
+                return first, earlier
+        return package, index
+
     def _package(self, package: ApkPackage, repository_index: int) -> _Package:
-        key = (package.name, package.version)
-        state = self.packages.get(key)
+        state = self.packages.get(id(package))
         if state is None:
             arch_ok = package.arch in (None, NO_ARCH, self.arch)
             selectable = arch_ok and package.broken is None
             state = _Package(package, repository_index + 1, selectable)
-            self.packages[key] = state
+            self.packages[id(package)] = state
         return state
 
     def _rinstall_if(self, name: str) -> list[_Name]:

@@ -9,9 +9,13 @@ import tarfile
 import pytest
 
 from compiler.apk.index import (
+    ApkPackage,
     Dependency,
     IndexFormatError,
     IndexSignatureError,
+    _IndexText,
+    _parse_any_order,
+    _parse_canonical,
     parse_index_text,
     read_index_archive,
 )
@@ -139,3 +143,71 @@ def test_unknown_key_rejected(fixtures_dir: object) -> None:
     with pytest.raises(IndexSignatureError) as caught:
         read_index_archive(path.read_bytes(), source="wolfi", keys=load_keyring())
     assert "melange.rsa.pub" in str(caught.value)
+
+
+REAL_INDEXES = sorted((SHARED_FIXTURES / "apk").glob("alpine-*.APKINDEX.tar.gz"))
+
+
+def index_text(path: object) -> str:
+    index = read_index_archive(
+        path.read_bytes(),  # type: ignore[attr-defined]
+        source="real",
+        keys=load_keyring(),
+        allow_unsigned=True,
+    )
+    return index.packages[0]._index.text  # type: ignore[no-any-return]
+
+
+def eager_fields(package: ApkPackage) -> tuple[object, ...]:
+    return (
+        package.name,
+        package.version,
+        package.arch,
+        package.checksum,
+        package.origin,
+        package.provider_priority,
+        package.depends,
+        package.provides,
+        package.install_if,
+        package.broken,
+        package.installed_size,
+        package.description,
+    )
+
+
+@pytest.mark.parametrize("path", REAL_INDEXES, ids=[path.name for path in REAL_INDEXES])
+def test_fast_path_matches_general(path: object) -> None:
+    text = index_text(path)
+    fast_index, general_index = _IndexText(text, "fast"), _IndexText(text, "general")
+    fast = _parse_canonical(text, fast_index)
+    assert fast is not None
+    general = _parse_any_order(text, general_index)
+    fast_index.count, general_index.count = len(fast), len(general)
+    assert [eager_fields(p) for p in fast] == [eager_fields(p) for p in general]
+
+
+def test_any_order_fields() -> None:
+    text = "P:x\nD:a\nV:1\nC:Q1x=\nD:b\nk:5\nI:7\n\n\n\nV:2\nP:y\n"
+    first, second = parse_index_text(text, source="mixed")
+    assert first.depends == (Dependency("a"), Dependency("b"))
+    assert (first.provider_priority, first.installed_size, first.checksum) == (5, 7, "Q1x=")
+    assert (second.name, second.version, second.installed_size) == ("y", "2", None)
+
+
+def test_stanza_without_version_names_line() -> None:
+    with pytest.raises(IndexFormatError) as caught:
+        parse_index_text("P:x\nV:1\n\nP:y\nT:no version\n", source="idx")
+    assert str(caught.value) == "idx:4: package entry without P: or V:"
+
+
+def test_invalid_priority_names_line() -> None:
+    with pytest.raises(IndexFormatError) as caught:
+        parse_index_text("P:x\nV:1\nk:high\n", source="idx")
+    assert str(caught.value) == "idx:1: package x: invalid k: value 'high'"
+
+
+def test_invalid_size_raised_on_read() -> None:
+    (package,) = parse_index_text("P:x\nV:1\nS:big\n", source="idx")
+    with pytest.raises(IndexFormatError) as caught:
+        _ = package.size
+    assert str(caught.value) == "idx: package x-1: invalid S: value 'big'"

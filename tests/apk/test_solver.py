@@ -22,9 +22,6 @@ from spec.errors import PinwrightError
 from tests.conftest import SHARED_FIXTURES
 
 SOLVER_CASES = sorted((SHARED_FIXTURES / "apk-solver").glob("*.test"))
-# NOTE: apk-tools 3 leaves out a package whose install_if is met only through a
-# dependency (libiif here); this solver follows apk-tools 2 and installs it.
-INSTALL_IF_GAP = {"installif1.test", "installif2.test", "installif3.test"}
 INSTALLING = re.compile(r"\(\d+/\d+\) Installing (\S+) \((\S+)\)")
 
 
@@ -48,8 +45,6 @@ def load_case(path: Path) -> tuple[list[str], list[Repository], list[str]]:
 
 @pytest.mark.parametrize("case", SOLVER_CASES, ids=[case.name for case in SOLVER_CASES])
 def test_apk_tools_case(case: Path) -> None:
-    if case.name in INSTALL_IF_GAP:
-        pytest.xfail("install_if through a dependency differs from apk-tools 3")
     world, repositories, expected = load_case(case)
     if any(line.startswith("ERROR") for line in expected):
         with pytest.raises(PinwrightError) as caught:
@@ -212,3 +207,42 @@ def test_real_worlds_resolve(index: str, arch: str, world: str) -> None:
     solution = solve([world], [load_real(index)], arch=arch)
     assert world in solution.packages
     assert all(p.arch in (arch, "noarch") for p in solution.packages.values())
+
+
+DUPLICATE_CHECKSUM = """\
+C:Q1hdUpqRv5mYgJEqW52UmVsvmyysF=
+P:bar
+V:1
+
+C:Q1hdUpqRv5mYgJEqW52UmVsvmyysE=
+P:shadow
+V:1
+i:bar
+
+C:Q1C4uoV7SdMdDhYg4OCVmI71D8HIA=
+P:other
+V:1
+"""
+
+
+def test_duplicate_checksum_dropped() -> None:
+    # Both checksums decode to the same SHA-1, so apk-tools keeps only `bar`.
+    repository = Repository(parse_index_text(DUPLICATE_CHECKSUM, source="dup"), "dup")
+    solution = solve(["bar"], [repository], arch="x86_64")
+    assert sorted(solution.packages) == ["bar"]
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(["shadow"], [repository], arch="x86_64")
+    assert caught.value.lines()[1:] == [
+        "  shadow (no such package):",
+        "    required by: world[shadow]",
+    ]
+
+
+def test_identity_first_repository_wins() -> None:
+    first = Repository(parse_index_text(DUPLICATE_CHECKSUM, source="one"), "one")
+    renamed = DUPLICATE_CHECKSUM.replace("P:other", "P:renamed")
+    second = Repository(parse_index_text(renamed, source="two"), "two")
+    solution = solve(["other"], [first, second], arch="x86_64")
+    assert sorted(solution.packages) == ["other"]
+    with pytest.raises(UnsatisfiableError):
+        solve(["renamed"], [first, second], arch="x86_64")
