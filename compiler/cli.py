@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "compiler.commands.update",
     "compiler.commands.schema",
     "compiler.commands.apk",
+    "compiler.commands.graph",
+    "compiler.commands.build",
 )
 
 
