@@ -53,6 +53,11 @@ TRANSIENT_MARKERS = (
 )
 
 
+def pause(seconds: float) -> None:
+    """Wait before a retry; a separate function so tests can record the delays."""
+    time.sleep(seconds)
+
+
 class DockerfileMissingError(PinwrightError):
     """An image has no Dockerfile to build."""
 
@@ -141,7 +146,7 @@ class BuildSession:
         *,
         on_status: StatusHandler | None = None,
         on_output: OutputHandler | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.options = options
@@ -329,7 +334,7 @@ class BuildSession:
                 result.error_line,
                 delay,
             )
-            self._sleep(delay)
+            (self._sleep or pause)(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _run_all(self, commands: list[list[str]], credentials: Credentials) -> CommandResult:
@@ -362,7 +367,7 @@ def build_images(
     *,
     on_status: StatusHandler | None = None,
     on_output: OutputHandler | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> BuildOutcome:
     """Build (and push) the selected images in dependency order.
 
@@ -447,7 +452,7 @@ def update_and_build(
     *,
     on_status: StatusHandler | None = None,
     on_output: OutputHandler | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> Outcome:
     """Lock, compile, then build (and push) each changed image before its dependents lock.
 

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from compiler.build import chain
+from compiler.build.process import CommandResult
 from compiler.cli import main
+from compiler.locked import LockedGitTag, LockedImage
+from compiler.lockfile import write_lock
+from compiler.resolve import build_lock
+from spec.catalog import load_catalog
 from tests.servers.images import BUSYBOX
 from tests.servers.registry import RunningRegistry, start_registry
 from tests.trees import write_tree
@@ -26,15 +32,6 @@ pytestmark = pytest.mark.e2e
 
 if shutil.which("buildah") is None:
     pytest.skip("buildah is not installed (apt package buildah)", allow_module_level=True)
-
-
-@pytest.fixture
-def docker_config(
-    registry_basic: RunningRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Give the registry's test user to Pinwright through a Docker config file."""
-    registry_basic.write_docker_config(tmp_path / "docker-config")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
 
 
 def storage_arguments(folder: Path) -> list[str]:
@@ -231,3 +228,144 @@ def test_base_update_rolls_through_chain(
         "digest": second["top"],
         "tags": {"latest": second["top"]},
     }
+
+
+@pytest.mark.usefixtures("chain_config")
+def test_failed_push_stops_dependents_only(
+    chain_registry: RunningRegistry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    push_upstream(chain_registry, "upstream/busybox:1", tmp_path / "upstream")
+    root = tmp_path / "catalog"
+    write_chain_catalog(root, chain_registry, "upstream/busybox:1")
+    # `alone` sorts before `base`, so it is built and pushed before the registry stops.
+    (root / "images/solo").rename(root / "images/alone")
+    base_destination = f"docker://{chain_registry.host}/catalog/base:latest"
+
+    real_run_command = chain.run_command
+
+    def stop_registry_before_base_push(arguments: list[str], **options: object) -> CommandResult:
+        if base_destination in arguments:
+            chain_registry.stop()
+        return real_run_command(arguments, **options)  # type: ignore[arg-type]
+
+    delays: list[float] = []
+    monkeypatch.setattr(chain, "run_command", stop_registry_before_base_push)
+    monkeypatch.setattr(chain, "pause", delays.append)
+
+    exit_code = run_cli(root, "update", "--build", "--push", *storage_arguments(tmp_path / "s"))
+    captured = capsys.readouterr()
+
+    assert exit_code == 1
+    assert delays == [2.0, 4.0, 8.0]
+    assert (root / "images/alone/image.build.json").is_file()
+    assert not (root / "images/base/image.build.json").exists()
+    assert not (root / "images/middle/image.lock.json").exists()
+    assert not (root / "images/top/image.lock.json").exists()
+    errors = captured.err.splitlines()
+    assert len(errors) == 3
+    assert errors[0].startswith(
+        f"pushing base to {chain_registry.host}/catalog/base:latest failed after 4 attempts: "
+    )
+    assert "connection refused" in errors[0]
+    assert errors[1] == "middle not updated: its base image base failed"
+    assert errors[2] == "top not updated: its base image middle failed"
+
+
+@pytest.mark.usefixtures("chain_config")
+def test_clean_rebuild_gives_same_index_digest(
+    chain_registry: RunningRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = chain_registry.host
+    upstream = push_upstream(
+        chain_registry,
+        "upstream/multi:1",
+        tmp_path / "upstream",
+        platforms=("linux/amd64", "linux/arm64"),
+    )
+    root = tmp_path / "catalog"
+    # COPY only: binfmt is not available, so an arm64 RUN step cannot run here.
+    write_tree(
+        root,
+        {
+            "pinwright.yaml": f"""
+                registry: {host}/catalog
+                architectures: [x86_64, aarch64]
+                registries:
+                  "{host}": {{insecure: true}}
+            """,
+            "images/web/image.yaml": f"""
+                inputs:
+                  busybox: {{image: "{host}/upstream/multi:1"}}
+                  source: {{git_tag: "https://git.example.test/web.git"}}
+                version_from: source
+            """,
+            "images/web/Dockerfile.j2": "FROM {{ inputs.busybox }}\nCOPY web.txt /web.txt\n",
+            "images/web/web.txt": "web\n",
+        },
+    )
+    write_lock_by_hand(root, host, upstream)
+    assert run_cli(root, "compile") == 0
+
+    digests = []
+    for attempt in ("first", "second"):
+        storage = storage_arguments(tmp_path / f"storage-{attempt}")
+        assert run_cli(root, "build", "--push", *storage) == 0
+        digests.append(pushed_digest(root, "web"))
+    capsys.readouterr()
+
+    assert digests[0] == digests[1]
+    record = read_json(root / "images/web/image.build.json")
+    assert record["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert record["pushed"] == {
+        "repository": f"{host}/catalog/web",
+        "digest": digests[0],
+        "tags": {"latest": digests[0], "3.1.0": digests[0]},
+    }
+    index = json.loads(
+        run(
+            [
+                "skopeo",
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                "--authfile",
+                str(tmp_path / "docker-config/config.json"),
+                f"docker://{host}/catalog/web:3.1.0",
+            ]
+        )
+    )
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert [entry["platform"]["architecture"] for entry in index["manifests"]] == [
+        "amd64",
+        "arm64",
+    ]
+
+
+def write_lock_by_hand(root: Path, host: str, upstream: str) -> None:
+    """Lock `web` without a git server: the git input is written as resolved."""
+    catalog = load_catalog(root)
+    entry = catalog.images["web"]
+    lock = build_lock(
+        entry,
+        catalog,
+        {
+            "busybox": LockedImage(
+                declared=f"{host}/upstream/multi:1",
+                reference=f"{host}/upstream/multi:1",
+                digest=upstream,
+                media_type="application/vnd.oci.image.index.v1+json",
+                platforms=("linux/amd64", "linux/arm64"),
+                source=f"http://{host}/v2/upstream/multi/manifests/1",
+            ),
+            "source": LockedGitTag(
+                url="https://git.example.test/web.git",
+                tag="3.1.0",
+                version="3.1.0",
+                commit="d" * 40,
+            ),
+        },
+    )
+    write_lock(entry.lock_path, lock)
