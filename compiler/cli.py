@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "compiler.commands.schema",
     "compiler.commands.apk",
     "compiler.commands.explain",
+    "compiler.commands.graph",
+    "compiler.commands.build",
 )
 
 

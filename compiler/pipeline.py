@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from compiler.changes import Change, diff_materials
@@ -24,6 +24,10 @@ class LockMissingError(PinwrightError):
 
 class LockStaleError(PinwrightError):
     """A lockfile no longer matches the inputs its spec declares."""
+
+
+class BaseUpdateFailedError(PinwrightError):
+    """An image was not updated because a catalog image it is built on failed."""
 
 
 @dataclass
@@ -134,6 +138,44 @@ def load_current_lock(entry: ImageEntry, catalog: Catalog) -> Lock:
 def update(catalog: Catalog, names: Sequence[str], options: ResolveOptions) -> Outcome:
     """Lock and compile the selected images in dependency order."""
     return lock(catalog, names, options, render=True)
+
+
+def update_each(
+    catalog: Catalog,
+    names: Sequence[str],
+    options: ResolveOptions,
+    after_image: Callable[[str, Outcome], None],
+) -> Outcome:
+    """Lock and compile one image at a time in dependency order, calling `after_image` after each.
+
+    Each image is locked only after `after_image` has run for the images it is built on,
+    so a base that `after_image` pushes is the digest its dependents lock. An image whose
+    update or `after_image` call fails (raising PinwrightError) stops its dependents.
+    """
+    outcome = Outcome(order=select_images(catalog, names))
+    graph = catalog_dependencies(catalog)
+    failed: set[str] = set()
+    for name in outcome.order:
+        blocked = [base for base in graph[name] if base in failed]
+        if blocked:
+            failed.add(name)
+            outcome.failures.append(
+                BaseUpdateFailedError(f"{name} not updated: its base image {blocked[0]} failed")
+            )
+            continue
+        step = update(catalog, [name], options)
+        outcome.written.extend(step.written)
+        outcome.changes.update(step.changes)
+        outcome.failures.extend(step.failures)
+        if step.failures:
+            failed.add(name)
+            continue
+        try:
+            after_image(name, outcome)
+        except PinwrightError as error:
+            failed.add(name)
+            outcome.failures.append(error)
+    return outcome
 
 
 def _old_materials(entry: ImageEntry) -> dict[str, str]:

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 
 from compiler import pipeline
+from compiler.build.chain import update_and_build
+from compiler.commands.build import add_build_arguments, build_options
 from compiler.commands.options import (
     add_image_arguments,
     add_network_arguments,
@@ -17,6 +19,11 @@ from compiler.commands.options import (
 )
 from compiler.diff.commits import commit_images, prepare_commits
 from compiler.report import render_changes
+from spec.errors import InvalidInputError
+
+
+class UsageError(InvalidInputError):
+    """Command-line options that do not go together."""
 
 
 def register(subparsers: Any) -> None:
@@ -30,17 +37,36 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="commit each changed image's lock and Dockerfile on its own, in dependency order",
     )
+    parser.add_argument(
+        "--build",
+        action="store_true",
+        help="build each image whose Dockerfile changed before its dependents lock",
+    )
+    add_build_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    if args.push and not args.build:
+        raise UsageError("--push needs --build: run `pinwright update --build --push`")
     catalog = open_catalog(args)
     plan = None
     if args.commit:
         # Checked before anything is written, so a refusal leaves the repository as it was.
         plan = prepare_commits(catalog, pipeline.select_images(catalog, args.images))
 
-    outcome = pipeline.update(catalog, args.images, resolve_options(args))
+    if args.build:
+        with console.status("updating", spinner="dots") as status:
+            outcome = update_and_build(
+                catalog,
+                args.images,
+                resolve_options(args),
+                build_options(args),
+                on_status=lambda message: status.update(message),
+                on_output=lambda line: console.print(line, markup=False, highlight=False),
+            )
+    else:
+        outcome = pipeline.update(catalog, args.images, resolve_options(args))
     report = render_changes(outcome.changes, "table" if console.is_terminal else "text")
     console.print(report, markup=False, emoji=False, highlight=False)
 
