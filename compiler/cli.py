@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "compiler.commands.update",
     "compiler.commands.schema",
     "compiler.commands.apk",
+    "compiler.commands.validate",
+    "compiler.commands.check",
+    "compiler.commands.lint",
 )
 
 
