@@ -23,8 +23,10 @@ from jinja2.sandbox import SandboxedEnvironment
 from compiler.findings import Finding, Rule, Severity
 from compiler.graph import catalog_dependencies, find_cycle
 from compiler.lockfile import LockInvalidError, sha256_text
+from compiler.online import ONLINE_RULES, check_upstream
 from compiler.pipeline import LockMissingError, LockStaleError, load_current_lock
 from compiler.render import CatalogLoader, collect_templates, create_environment, render_dockerfile
+from compiler.resolve import ResolveOptions
 from spec.catalog import Catalog, ImageEntry, load_catalog
 from spec.errors import Location, PinwrightError, ProblemsError
 from spec.models import CopyStep, EnvStep, ImageInput, RunStep, UserStep, WorkdirStep
@@ -50,6 +52,9 @@ RULES: dict[str, Rule] = {
         Rule("dockerfile-stale", "error", "A committed Dockerfile differs from the compiled one."),
     )
 }
+
+# Every rule `check` can report, `--online` included.
+ALL_RULES: dict[str, Rule] = {**RULES, **ONLINE_RULES}
 
 # Turns a line of a parsed template text into a location in the file it came from.
 Locator = Callable[[int], Location]
@@ -115,18 +120,24 @@ def validate_catalog(root: Path) -> tuple[Catalog | None, Report]:
     return catalog, report
 
 
-def check_catalog(root: Path, names: Sequence[str] = ()) -> tuple[Catalog | None, Report]:
+def check_catalog(
+    root: Path, names: Sequence[str] = (), *, upstream: ResolveOptions | None = None
+) -> tuple[Catalog | None, Report]:
     """Validate the catalog, then check the locks and Dockerfiles of the named images (or all).
 
-    Images with validation errors are not checked further. Raises CatalogNotFoundError
-    and UnknownImageError.
+    Images with validation errors are not checked further. With `upstream`, the pins of
+    every readable lock are also checked against upstream, over the network.
+    Raises CatalogNotFoundError and UnknownImageError.
     """
     catalog, report = validate_catalog(root)
     if catalog is None:
         return None, report
-    for name in catalog.select(names):
+    selected = catalog.select(names)
+    for name in selected:
         if name not in report.broken:
             check_image(catalog.images[name], catalog, report)
+    if upstream is not None:
+        report.findings.extend(check_upstream(catalog, selected, upstream))
     return catalog, report
 
 
@@ -409,10 +420,9 @@ def _yaml_locator(entry: ImageEntry, node_path: NodePath) -> Locator:
     if start_text[location.column - 1 : location.column] in ("|", ">"):
         first = location.line + 1
         return lambda line: Location(location.path, first + line - 1)
+    start_line, start_column = location.line, location.column
     return lambda line: Location(
-        location.path,
-        location.line + line - 1,
-        location.column if line == 1 else None,
+        location.path, start_line + line - 1, start_column if line == 1 else None
     )
 
 
