@@ -2,7 +2,7 @@
 
 Alpine mirrors drop superseded package builds, registries can delete manifests and
 tags can be deleted or moved, and each of those breaks a build of a Dockerfile that
-was correct when it was compiled. Every check asks the same sources that `lock` uses.
+was correct when it was compiled. Every check uses the same sources as `lock`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def check_upstream(
     """Check every pin in the locks of the named images against upstream.
 
     Images without a readable lock are skipped, because the offline check reports them.
-    Never raises for an upstream failure: it becomes an `upstream-unreachable` finding.
+    An upstream failure (a PinwrightError from a source) becomes an `upstream-unreachable`
+    finding instead of being raised.
     """
     sources = open_sources(catalog, options)
     tags: OnceMap[tuple[GitRef, ...]] = OnceMap()

@@ -59,7 +59,7 @@ ALL_RULES: dict[str, Rule] = {**RULES, **ONLINE_RULES}
 # Turns a line of a parsed template text into a location in the file it came from.
 Locator = Callable[[int], Location]
 
-# Names every template sees besides Jinja's globals; see `compiler.render.build_context`.
+# Names in every template context besides Jinja's globals; see `compiler.render.build_context`.
 CONTEXT_NAMES = frozenset({"inputs", "image", "registry", "architectures", "platforms"})
 # Attributes of a mapping: `inputs.items()` and the like use every input at once.
 MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
@@ -102,7 +102,7 @@ class Report:
 def validate_catalog(root: Path) -> tuple[Catalog | None, Report]:
     """Validate the catalog at `root`; return it (None when it does not load) and the report.
 
-    Raises CatalogNotFoundError when `root` holds no `pinwright.yaml`.
+    Raises CatalogNotFoundError when `root` contains no `pinwright.yaml`.
     """
     report = Report()
     try:
@@ -217,7 +217,7 @@ def _unordered_images(graph: Mapping[str, Iterable[str]]) -> set[str]:
 
 @dataclass
 class InputUse:
-    """What the templates of one image read from `inputs`."""
+    """The inputs that the templates of one image read."""
 
     names: set[str] = field(default_factory=set)
     dynamic: bool = False  # `inputs` used as a whole, so every input may be read

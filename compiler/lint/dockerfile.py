@@ -63,7 +63,7 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Found:
-    """Where a token is written: its line, its 1-based column, and the place after it."""
+    """The position of a token: its line, its 1-based column, and the cursor after it."""
 
     line: int
     column: int
@@ -71,7 +71,10 @@ class Found:
 
 
 def parse_dockerfile(text: str) -> list[Instruction]:
-    """Parse Dockerfile text into instructions; never raises for odd input."""
+    """Parse Dockerfile text into instructions.
+
+    Any text is accepted: a line that is not an instruction is read as one anyway.
+    """
     lines = text.splitlines()
     escape = "\\"
     position = 0

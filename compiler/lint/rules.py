@@ -79,7 +79,7 @@ class Issue:
 
 @dataclass
 class Context:
-    """What earlier instructions declared: stage names and global ARG defaults."""
+    """The stage names and global ARG defaults that earlier instructions declared."""
 
     stages: set[str] = field(default_factory=set)
     arguments: dict[str, str | None] = field(default_factory=dict)
