@@ -23,6 +23,9 @@ COMMAND_MODULES = (
     "compiler.commands.explain",
     "compiler.commands.graph",
     "compiler.commands.build",
+    "compiler.commands.validate",
+    "compiler.commands.check",
+    "compiler.commands.lint",
 )
 
 
