@@ -47,28 +47,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="catalog folder holding pinwright.yaml (default: the current folder)",
     )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log decisions; twice for every request"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log decisions and one line per HTTP request; twice for everything",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
+# Loggers whose DEBUG records are one line per request, shown from -v on.
+REQUEST_LOGGERS = ("compiler.sources.http", "compiler.sources.registry")
+
+
 def configure_logging(verbosity: int) -> None:
-    """Send log records to stderr: warnings by default, INFO with -v, DEBUG with -vv."""
+    """Send log records to stderr.
+
+    Warnings by default; with -v, decisions (INFO) and one line per HTTP request; with
+    -vv, every DEBUG record.
+    """
     level = logging.WARNING
     if verbosity == 1:
         level = logging.INFO
     elif verbosity >= 2:
         level = logging.DEBUG
     logging.basicConfig(level=level, format="[%(levelname)s] %(name)s: %(message)s")
+    if verbosity == 1:
+        for name in REQUEST_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.lockfile import Lock, sha256_text
 from compiler.stages import render_stages
+from compiler.templating import CatalogLoader, create_environment
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import Location, PinwrightError
 from spec.models import ARCHITECTURES
@@ -29,47 +30,6 @@ DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=", re.IGNORECASE)
 
 class TemplateRenderError(PinwrightError):
     """A template failed to parse or render: a syntax error or an undefined variable."""
-
-
-class CatalogLoader(jinja2.BaseLoader):
-    """Load templates from the image folder first, then from the catalog's includes folder.
-
-    Names are paths relative to one of those folders; `..` is rejected so a template
-    cannot read files outside them.
-    """
-
-    def __init__(self, folders: list[Path]) -> None:
-        self.folders = folders
-
-    def find(self, name: str) -> Path | None:
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts:
-            return None
-        for folder in self.folders:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
-        return None
-
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
-        path = self.find(template)
-        if path is None:
-            raise jinja2.TemplateNotFound(template)
-        source = path.read_text(encoding="utf-8")
-        mtime = path.stat().st_mtime
-        return source, str(path), lambda: path.stat().st_mtime == mtime
-
-
-def create_environment(entry: ImageEntry, catalog: Catalog) -> SandboxedEnvironment:
-    """Build the sandboxed environment for one image's templates."""
-    return SandboxedEnvironment(
-        loader=CatalogLoader([entry.directory, catalog.includes_dir]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def collect_templates(entry: ImageEntry, catalog: Catalog) -> dict[str, str]:

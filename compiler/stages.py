@@ -15,6 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.locked import GitTagValue, ImageValue, PackagesValue
+from compiler.templating import template_from_string
 from spec.catalog import ImageEntry
 from spec.errors import PinwrightError
 from spec.models import CopyStep, EnvStep, ExposeStep, RunStep, Stage, UserStep, WorkdirStep
@@ -51,7 +52,7 @@ def render_stages(
 
     labels = _labels(entry, inputs, renderer, spec.stages[-1].base)
     source = resources.files("compiler").joinpath("templates/stages.Dockerfile.j2").read_text()
-    template = environment.from_string(source)
+    template = template_from_string(environment, source)
     return template.render(
         stages=stages,
         labels=[f"{key}={value}" for key, value in sorted(labels.items())],
@@ -75,7 +76,7 @@ class _StringRenderer:
             return text
         location = self.entry.document.locate(node_path)
         try:
-            return self.environment.from_string(text).render(self.context)
+            return template_from_string(self.environment, text).render(self.context)
         except jinja2.TemplateSyntaxError as error:
             raise StepRenderError(
                 f"template syntax error: {error.message}", location=location

@@ -357,14 +357,14 @@ def test_failed_input_skips_its_dependents(
     ]
 
 
-def test_very_verbose_logs_each_request(
+def test_verbose_logs_each_request(
     upstream: LoopbackHttpServer, upstream_root: Path, tmp_path: Path
 ) -> None:
     root = write_catalog(tmp_path / "catalog", upstream)
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
 
     finished = subprocess.run(
-        [sys.executable, "-m", "compiler", "-vv", "-C", str(root), "lock"]
+        [sys.executable, "-m", "compiler", "-v", "-C", str(root), "lock"]
         + ["--cache-dir", str(tmp_path / "cache")],
         capture_output=True,
         text=True,
