@@ -85,8 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
-    console = Console(highlight=False, soft_wrap=True)
-    error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    # emoji=False keeps `:x:` in user text (an image name, a package) as it was written.
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
+    error_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
     try:
         exit_code: int = args.run(args, console)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,55 @@ def read_lock(path: Path) -> Lock | None:
     return parse_lock(text, path)
 
 
+DIGEST = re.compile(r"^sha(256|384|512):[0-9a-f]{64,128}$")
+HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+COMMIT = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64})$")
+# Values that end up as one word in a Dockerfile: a version, a tag, a package name.
+WORD = re.compile(r"^[^\s]+$")
+RULES_BY_KEY: dict[str, tuple[re.Pattern[str], str]] = {
+    "digest": (DIGEST, "a digest such as sha256:<64 hex digits>"),
+    "sha256": (HEX_SHA256, "64 hex digits"),
+    "commit": (COMMIT, "a commit hash of 40 or 64 hex digits"),
+    "version": (WORD, "a version without spaces"),
+    "tag": (WORD, "a tag without spaces"),
+    "name": (WORD, "a name without spaces"),
+}
+
+
+def find_invalid_value(value: Any, where: str = "") -> str | None:
+    """Return a description of the first value of lock data that cannot be trusted, or None.
+
+    Every text must be free of control characters, because locked values are written
+    into Dockerfiles, where a line break would start a new instruction. Digests,
+    checksums, commits, versions, tags and names must also have their usual form.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            rule = RULES_BY_KEY.get(str(key))
+            # A checksum may be missing where upstream publishes none; the others may not.
+            optional = key == "sha256" and item in (None, "")
+            if rule is not None and not optional:
+                pattern, expected = rule
+                if not isinstance(item, str) or not pattern.match(item):
+                    return f"{inner}: expected {expected}, found {item!r}"
+            problem = find_invalid_value(item, inner)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = find_invalid_value(item, f"{where}[{index}]")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, str) and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return f"{where}: control character in {value!r}"
+    if value is None or isinstance(value, str | int | float):
+        return None
+    return f"{where}: unexpected value {value!r}"
+
+
 def parse_lock(text: str, path: Path) -> Lock:
     """Parse lockfile text that came from `path`; raises LockInvalidError."""
     try:
@@ -123,6 +173,11 @@ def parse_lock(text: str, path: Path) -> Lock:
         raise LockInvalidError(
             f"unsupported lockfile format {found!r} (expected {LOCK_FORMAT}); run `pinwright lock`",
             location=Location(path),
+        )
+    problem = find_invalid_value(data)
+    if problem is not None:
+        raise LockInvalidError(
+            f"invalid lockfile value {problem}; run `pinwright lock`", location=Location(path)
         )
     try:
         return Lock(

@@ -26,6 +26,7 @@ from spec.models import ARCHITECTURES
 
 # Parser directives must stay the first lines of a Dockerfile, above any comment.
 DIRECTIVE = re.compile(r"^#\s*(syntax|escape|check)\s*=", re.IGNORECASE)
+FROM_INSTRUCTION = re.compile(r"^\s*FROM\s", re.IGNORECASE | re.MULTILINE)
 
 
 class TemplateRenderError(PinwrightError):
@@ -100,6 +101,11 @@ def render_dockerfile(entry: ImageEntry, catalog: Catalog, lock: Lock) -> str:
         body = render_stages(entry, environment, context)
     else:
         body = _render_template(environment, entry, context, catalog)
+        if not FROM_INSTRUCTION.search(body):
+            raise TemplateRenderError(
+                f"{catalog.relative(entry.template_path)} rendered no FROM instruction",
+                location=Location(entry.template_path),
+            )
     return _with_header(body, entry, catalog)
 
 
@@ -128,6 +134,13 @@ def _render_template(
     except jinja2.TemplateError as error:
         raise TemplateRenderError(
             f"template {name} failed: {error}", location=_error_location(error, path)
+        ) from error
+    except Exception as error:
+        # A template is user code: whatever it raises (a division by zero, a recursion
+        # that never ends, a value too large) is a failure of that template.
+        raise TemplateRenderError(
+            f"template {name} failed: {type(error).__name__}: {error}",
+            location=_error_location(error, path),
         ) from error
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from compiler.apk.keys import load_keyring
 from compiler.locked import LockedGitTag, LockedImage, LockedInput
-from compiler.lockfile import Lock, inputs_checksum, sha256_text
+from compiler.lockfile import Lock, find_invalid_value, inputs_checksum, sha256_text
 from compiler.render import collect_templates
 from compiler.scheduling import Job, run_jobs
 from compiler.settings import DEFAULT_JOBS, ResolveOptions
@@ -158,15 +158,30 @@ def input_jobs(sources: Sources, entry: ImageEntry) -> dict[tuple[str, str], Job
     return jobs
 
 
+class ResolvedValueInvalidError(PinwrightError):
+    """Upstream returned a value that cannot go into a lock, such as a version with a line break."""
+
+
 def build_lock(entry: ImageEntry, catalog: Catalog, inputs: dict[str, LockedInput]) -> Lock:
-    """Assemble the lock of one image; raises TemplateRenderError for a broken template."""
-    return Lock(
+    """Assemble the lock of one image.
+
+    Raises TemplateRenderError for a broken template, and ResolvedValueInvalidError when a
+    resolved value fails the checks every lockfile passes when it is read.
+    """
+    lock = Lock(
         image=entry.name,
         spec_sha256=sha256_text(entry.spec_bytes),
         inputs_sha256=inputs_checksum(entry, catalog),
         templates=collect_templates(entry, catalog),
         inputs=dict(sorted(inputs.items())),
     )
+    problem = find_invalid_value(lock.to_json())
+    if problem is not None:
+        raise ResolvedValueInvalidError(
+            f"image {entry.name}: upstream gave a value that cannot be locked: {problem}",
+            location=entry.document.locate(("inputs",)),
+        )
+    return lock
 
 
 def resolve_input(
@@ -209,7 +224,8 @@ def resolve_input(
         rewrites = config.git.url_rewrites
         listed = sources.git_refs.get(url, lambda: list_tags(url, rewrites=rewrites))
         tag = resolve_git_tag(url, version_policy(declared), listed=listed)
-        return LockedGitTag(url=url, tag=tag.tag, version=tag.version, commit=tag.commit)
+        # `tag.url` is the declared URL without any user name or password.
+        return LockedGitTag(url=tag.url, tag=tag.tag, version=tag.version, commit=tag.commit)
     upstream = resolve_upstream_input(sources, name, declared, resolved or {})
     if upstream is not None:
         return upstream

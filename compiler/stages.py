@@ -81,9 +81,29 @@ class _StringRenderer:
             raise StepRenderError(
                 f"template syntax error: {error.message}", location=location
             ) from error
-        except jinja2.TemplateError as error:
-            message = getattr(error, "message", None) or str(error)
-            raise StepRenderError(f"undefined variable: {message}", location=location) from error
+        except jinja2.UndefinedError as error:
+            raise StepRenderError(
+                f"undefined variable: {error.message}", location=location
+            ) from error
+        except Exception as error:
+            # Step strings are user code: whatever they raise is a failure of that step.
+            reason = (
+                str(error)
+                if isinstance(error, jinja2.TemplateError)
+                else (f"{type(error).__name__}: {error}")
+            )
+            raise StepRenderError(f"expression failed: {reason}", location=location) from error
+
+
+def _render_line(renderer: _StringRenderer, text: str, node_path: tuple[str | int, ...]) -> str:
+    """Render a value that must stay within one Dockerfile instruction."""
+    rendered = renderer.render(text, node_path)
+    if any(ord(character) < 0x20 for character in rendered):
+        raise StepRenderError(
+            f"{text!r} renders to text with a line break or control character",
+            location=renderer.entry.document.locate(node_path),
+        )
+    return rendered
 
 
 def _base_reference(base: str, inputs: Mapping[str, Any]) -> str:
@@ -116,12 +136,11 @@ def _step_line(
         ]
         return "ENV " + " \\\n    ".join(pairs)
     if isinstance(step, WorkdirStep):
-        return "WORKDIR " + renderer.render(step.workdir, (*at, "workdir"))
+        return "WORKDIR " + _render_line(renderer, step.workdir, (*at, "workdir"))
     if isinstance(step, UserStep):
-        return "USER " + renderer.render(step.user, (*at, "user"))
+        return "USER " + _render_line(renderer, step.user, (*at, "user"))
     if isinstance(step, ExposeStep):
-        ports = step.expose if isinstance(step.expose, list) else [step.expose]
-        return "EXPOSE " + " ".join(str(port) for port in ports)
+        return "EXPOSE " + " ".join(step.expose)
     raise TypeError(f"unknown step type {type(step).__name__}")
 
 
@@ -155,8 +174,8 @@ def _copy_line(
     if copy.chmod is not None:
         flags.append(f"--chmod={copy.chmod}")
     sources = copy.src if isinstance(copy.src, list) else [copy.src]
-    paths = [renderer.render(path, (*at, "src")) for path in sources]
-    paths.append(renderer.render(copy.dest, (*at, "dest")))
+    paths = [_render_line(renderer, path, (*at, "src")) for path in sources]
+    paths.append(_render_line(renderer, copy.dest, (*at, "dest")))
     if any(" " in path for path in paths):
         return " ".join(["COPY", *flags, json.dumps(paths)])
     return " ".join(["COPY", *flags, *paths])

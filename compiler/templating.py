@@ -9,6 +9,7 @@ from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from spec.catalog import Catalog, ImageEntry
@@ -30,7 +31,7 @@ class CatalogLoader(jinja2.BaseLoader):
             return None
         for folder in self.folders:
             candidate = folder / name
-            if candidate.is_file():
+            if candidate.is_file() and _inside(candidate, folder):
                 return candidate
         return None
 
@@ -41,6 +42,11 @@ class CatalogLoader(jinja2.BaseLoader):
         source = path.read_text(encoding="utf-8")
         mtime = path.stat().st_mtime
         return source, str(path), lambda: path.stat().st_mtime == mtime
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Tell whether `path`, with symlinks followed, is still inside `folder`."""
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 class MemoryBytecodeCache(jinja2.BytecodeCache):
@@ -84,9 +90,27 @@ def template_from_string(environment: SandboxedEnvironment, source: str) -> jinj
     return environment.template_class.from_code(environment, code, environment.make_globals(None))
 
 
+# The largest exponent `**` accepts in a template. Python computes any power exactly,
+# so `10 ** 10 ** 8` would keep a run busy for minutes.
+MAX_EXPONENT = 1024
+
+
+class CatalogSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, with `**` limited to small exponents."""
+
+    intercepted_binops = frozenset({"**"})
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        return super().call_binop(context, operator, left, right)
+
+
 def create_environment(entry: ImageEntry, catalog: Catalog) -> SandboxedEnvironment:
     """Build the sandboxed environment for one image's templates."""
-    return SandboxedEnvironment(
+    return CatalogSandbox(
         bytecode_cache=BYTECODE_CACHE,
         loader=CatalogLoader([entry.directory, catalog.includes_dir]),
         undefined=jinja2.StrictUndefined,
@@ -95,5 +119,3 @@ def create_environment(entry: ImageEntry, catalog: Catalog) -> SandboxedEnvironm
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-

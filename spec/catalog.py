@@ -147,6 +147,15 @@ def _image_directories(images_dir: Path) -> Iterator[Path]:
 
 def _load_image(directory: Path, problems: list[PinwrightError]) -> ImageEntry | None:
     spec_path = directory / SPEC_FILE
+    if directory.is_symlink() or spec_path.is_symlink():
+        problems.append(
+            InvalidInputError(
+                f"image folder {directory.name!r} or its {SPEC_FILE} is a symbolic link; "
+                "Pinwright writes into image folders, so they must be real folders of the catalog",
+                location=Location(spec_path),
+            )
+        )
+        return None
     if not re.match(IMAGE_NAME, directory.name):
         problems.append(
             InvalidInputError(

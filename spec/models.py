@@ -10,11 +10,13 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -43,6 +45,18 @@ IMAGE_NAME = r"^[a-z0-9][a-z0-9._-]*$"
 APK_WORLD_ENTRY = re.compile(
     r"^!?[A-Za-z0-9_.+:-]+(@[A-Za-z0-9_.-]+)?((<=|>=|<~|>~|=~|<|>|=|~)[A-Za-z0-9_.~+-]+)?$"
 )
+
+
+def _check_single_line(value: str) -> str:
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
+        raise ValueError("must be one line without control characters")
+    return value
+
+
+# Text that goes into one Dockerfile instruction, where a line break would start another.
+SingleLine = Annotated[str, AfterValidator(_check_single_line)]
+PORT = r"^[0-9]{1,5}(-[0-9]{1,5})?(/(tcp|udp|sctp))?$"
+LABEL_KEY = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 
 
 class StrictModel(BaseModel):
@@ -129,8 +143,7 @@ class UpstreamsConfig(StrictModel):
     )
     postgres: str = Field(
         default="https://ftp.postgresql.org/pub/source/",
-        description="URL of the PostgreSQL source listing, the HTML page of `vVERSION/` "
-        "folders.",
+        description="URL of the PostgreSQL source listing, the HTML page of `vVERSION/` folders.",
     )
     pypi: str = Field(
         default="https://pypi.org/pypi",
@@ -390,6 +403,7 @@ INPUT_KINDS: dict[str, type[StrictModel]] = {
     "npm": NpmInput,
 }
 
+
 def input_kind(value: Any) -> str | None:
     """Return the kind of a raw input mapping: the first of its keys that names a kind."""
     if isinstance(value, BaseModel):
@@ -430,12 +444,14 @@ Input = Annotated[
 class CopySource(StrictModel):
     """Files to copy into the stage."""
 
-    src: str | list[str] = Field(description="Source paths, in the build context or the stage.")
-    dest: str
+    src: SingleLine | list[SingleLine] = Field(
+        description="Source paths, in the build context or the stage."
+    )
+    dest: SingleLine
     from_: str | None = Field(
         default=None, alias="from", description="A stage name or an image input to copy from."
     )
-    chown: str | None = None
+    chown: SingleLine | None = None
     chmod: str | None = Field(default=None, pattern=r"^[0-7]{3,4}$")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -464,15 +480,41 @@ class EnvStep(StrictModel):
 
 
 class WorkdirStep(StrictModel):
-    workdir: str = Field(min_length=1)
+    workdir: SingleLine = Field(min_length=1)
 
 
 class UserStep(StrictModel):
-    user: str = Field(min_length=1)
+    user: SingleLine = Field(min_length=1)
 
 
 class ExposeStep(StrictModel):
-    expose: int | str | list[int | str]
+    expose: Annotated[
+        list[Annotated[str, Field(pattern=PORT)]],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 65535},
+                    {"type": "string", "pattern": PORT},
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "anyOf": [{"type": "integer"}, {"type": "string", "pattern": PORT}]
+                        },
+                    },
+                ]
+            }
+        ),
+    ] = Field(min_length=1, description="A port or a list of ports: `8080`, `53/udp`, `8000-8010`.")
+
+    @field_validator("expose", mode="before")
+    @classmethod
+    def _as_port_list(cls, value: Any) -> Any:
+        values = value if isinstance(value, list) else [value]
+        return [
+            str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+            for item in values
+        ]
 
 
 STEP_KINDS: dict[str, type[StrictModel]] = {
@@ -536,7 +578,7 @@ class ImageSpec(StrictModel):
     stages: list[Stage] | None = Field(default=None, min_length=1)
     entrypoint: list[str] | None = None
     cmd: list[str] | None = None
-    labels: dict[str, str] = Field(
+    labels: dict[Annotated[str, Field(pattern=LABEL_KEY)], str] = Field(
         default_factory=dict, description="Extra OCI labels; values may use Jinja expressions."
     )
     version_from: str | None = Field(

@@ -47,6 +47,11 @@ def describe_error(detail: Any, model: type[BaseModel], document: Document) -> S
 
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        kinds = INPUT_KINDS if loc[0] == "inputs" and len(loc) == 3 else {}
+        if key in kinds or (loc[0] == "stages" and len(loc) == 5 and key in STEP_KINDS):
+            noun = "an input" if key in kinds else "a step"
+            message = f"{_dotted(loc[:-1], document)}: {noun} takes one kind key, but {key!r} is a second one"
+            return SpecInvalidError(message, location=document.locate(loc, key=True))
         message = f"unknown key {key!r}" + _suggestion(key, known_keys(model))
         return SpecInvalidError(message, location=document.locate(loc, key=True))
     if kind == "missing":
@@ -109,7 +114,9 @@ def _dotted(loc: tuple[Any, ...], document: Document) -> str:
 
 
 def _suggestion(word: str, candidates: Any) -> str:
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.7)
+    # A key that is valid elsewhere in the file is no suggestion for itself.
+    others = [candidate for candidate in candidates if candidate != word]
+    matches = difflib.get_close_matches(word, others, n=1, cutoff=0.7)
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 

@@ -12,13 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from spec.errors import InvalidInputError, Location
 
 # A path into a document: mapping keys and sequence indexes, outermost first.
 NodePath = tuple[str | int, ...]
+
+
+# The most values a document may hold once its aliases are expanded.
+MAX_NODES = 100_000
+STANDARD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")
+)
 
 
 class YamlSyntaxError(InvalidInputError):
@@ -82,37 +89,74 @@ def parse_document(text: str, path: Path) -> Document:
     except YAMLError as error:
         raise YamlSyntaxError(f"invalid YAML: {error}", location=Location(path)) from error
 
-    values: dict[NodePath, tuple[int, int]] = {(): (1, 1)}
-    keys: dict[NodePath, tuple[int, int]] = {}
-    data = _to_plain(root, (), values, keys)
-    return Document(path=path, data=data, values=values, keys=keys)
+    converter = _Converter(path)
+    data = converter.convert(root, ())
+    return Document(path=path, data=data, values=converter.values, keys=converter.keys)
 
 
-def _to_plain(
-    node: Any,
-    node_path: NodePath,
-    values: dict[NodePath, tuple[int, int]],
-    keys: dict[NodePath, tuple[int, int]],
-) -> Any:
-    """Convert ruamel's round-trip nodes to dicts, lists and scalars, recording positions."""
-    if isinstance(node, CommentedMap):
+class _Converter:
+    """Convert ruamel's round-trip nodes to dicts, lists and scalars, recording positions.
+
+    Aliases are expanded, so the number of nodes is capped: a few nested anchors can
+    otherwise expand into billions of nodes. Tags other than YAML's standard ones are
+    rejected, since specs never need them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.values: dict[NodePath, tuple[int, int]] = {(): (1, 1)}
+        self.keys: dict[NodePath, tuple[int, int]] = {}
+        self.count = 0
+
+    def convert(self, node: Any, node_path: NodePath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlSyntaxError(
+                f"document has more than {MAX_NODES} values after expanding aliases",
+                location=self._location(node_path),
+            )
+        self._check_tag(node, node_path)
+        if isinstance(node, CommentedMap):
+            return self._convert_mapping(node, node_path)
+        if isinstance(node, CommentedSeq):
+            return self._convert_sequence(node, node_path)
+        if isinstance(node, TaggedScalar):
+            return str(node.value)
+        if isinstance(node, str):
+            return str(node)
+        return node
+
+    def _convert_mapping(self, node: CommentedMap, node_path: NodePath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key, value in node.items():
             child = (*node_path, key)
-            key_line, key_column = node.lc.key(key)
-            value_line, value_column = node.lc.value(key)
-            keys[child] = (key_line + 1, key_column + 1)
-            values[child] = (value_line + 1, value_column + 1)
-            result[key] = _to_plain(value, child, values, keys)
+            if key in node.lc.data:
+                key_line, key_column = node.lc.key(key)
+                value_line, value_column = node.lc.value(key)
+                self.keys[child] = (key_line + 1, key_column + 1)
+                self.values[child] = (value_line + 1, value_column + 1)
+            else:
+                # A key merged in with `<<` has no position here: point at the mapping.
+                self.keys[child] = self.values[child] = self.values.get(node_path, (1, 1))
+            result[key] = self.convert(value, child)
         return result
-    if isinstance(node, CommentedSeq):
+
+    def _convert_sequence(self, node: CommentedSeq, node_path: NodePath) -> list[Any]:
         items: list[Any] = []
         for index, value in enumerate(node):
             child = (*node_path, index)
             line, column = node.lc.item(index)
-            values[child] = (line + 1, column + 1)
-            items.append(_to_plain(value, child, values, keys))
+            self.values[child] = (line + 1, column + 1)
+            items.append(self.convert(value, child))
         return items
-    if isinstance(node, str):
-        return str(node)
-    return node
+
+    def _check_tag(self, node: Any, node_path: NodePath) -> None:
+        tag = getattr(node, "tag", None)
+        value = getattr(tag, "value", tag) if tag is not None else None
+        if value is None or value in STANDARD_TAGS:
+            return
+        raise YamlSyntaxError(f"unsupported YAML tag {value!r}", location=self._location(node_path))
+
+    def _location(self, node_path: NodePath) -> Location:
+        line, column = self.values.get(node_path, (1, 1))
+        return Location(self.path, line, column)

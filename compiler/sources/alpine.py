@@ -10,7 +10,7 @@ from compiler.apk.index import read_index_archive
 from compiler.apk.keys import KeyRing
 from compiler.apk.solver import Repository, find_arch_differences, solve_architectures
 from compiler.locked import IndexRecord, LockedPackage, LockedPackages
-from compiler.sources.http import HttpClient
+from compiler.sources.http import HttpClient, redact_url
 from compiler.sources.once import OnceMap
 from spec.errors import PinwrightError
 from spec.models import AlpineConfig
@@ -45,20 +45,22 @@ class AlpineSource:
 
     def _download(self, url: str, repository: str) -> tuple[Repository, IndexRecord]:
         response = self.http.fetch(url, kind="index")
+        # The lock names the index without any user name or password the mirror URL holds.
+        shown = redact_url(url)
         index = read_index_archive(
             response.content,
-            source=url,
+            source=shown,
             keys=self.keyring,
             allow_unsigned=repository in self.config.unsigned,
         )
-        logger.info("loaded %s: %d packages", url, len(index.packages))
+        logger.info("loaded %s: %d packages", shown, len(index.packages))
         record = IndexRecord(
-            url=url,
+            url=shown,
             sha256=hashlib.sha256(response.content).hexdigest(),
             description=index.description,
             signed_by=index.signed_by,
         )
-        return Repository(packages=index.packages, name=url), record
+        return Repository(packages=index.packages, name=shown), record
 
     def resolve(self, world: Sequence[str], architectures: Sequence[str]) -> LockedPackages:
         """Resolve `world` on every architecture; raises when versions differ between them."""

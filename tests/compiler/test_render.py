@@ -57,7 +57,7 @@ def sample_inputs() -> dict[str, LockedInput]:
             architectures={"x86_64": packages, "aarch64": packages},
             required_by={"busybox": ("world",), "ca-certificates": ("world",)},
             indexes=(
-                IndexRecord("http://mirror/main/x86_64/APKINDEX.tar.gz", "00", "v3.20", None),
+                IndexRecord("http://mirror/main/x86_64/APKINDEX.tar.gz", "0" * 64, "v3.20", None),
             ),
         ),
         "app": LockedGitTag(
