@@ -27,7 +27,7 @@ from compiler.sources.once import OnceMap
 from compiler.sources.postgres_release import resolve_postgres_release
 from compiler.sources.pypi import resolve_pypi
 from compiler.sources.reference import parse_reference
-from compiler.sources.registry import RegistryClient, RegistrySettings
+from compiler.sources.registry import ManifestNotFoundError, RegistryClient, RegistrySettings
 from compiler.sources.url_checksum import resolve_url_checksum
 from compiler.sources.url_regex import resolve_url_regex
 from compiler.urltemplate import UrlTemplateError, referenced_inputs, render_url, uses_arch
@@ -158,6 +158,10 @@ def input_jobs(sources: Sources, entry: ImageEntry) -> dict[tuple[str, str], Job
     return jobs
 
 
+class CatalogImageNotPushedError(PinwrightError):
+    """An input names a catalog image that is not in the catalog's registry yet."""
+
+
 class ResolvedValueInvalidError(PinwrightError):
     """Upstream returned a value that cannot go into a lock, such as a version with a line break."""
 
@@ -202,9 +206,19 @@ def resolve_input(
 
     if isinstance(declared, ImageInput):
         reference = declared.image
-        if reference in catalog.images:
+        in_catalog = reference in catalog.images
+        if in_catalog:
             reference = f"{config.registry}/{reference}:latest"
-        image = sources.registry.resolve(reference)
+        try:
+            image = sources.registry.resolve(reference)
+        except ManifestNotFoundError as error:
+            if not in_catalog:
+                raise
+            raise CatalogImageNotPushedError(
+                f"{error.message}; catalog images are resolved where they are pushed, so build "
+                f"and push it first: `pinwright build --push {declared.image}`, or "
+                "`pinwright update --build --push`"
+            ) from error
         return LockedImage(
             declared=declared.image,
             reference=reference,

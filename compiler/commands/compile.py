@@ -22,4 +22,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     catalog = open_catalog(args)
     outcome = pipeline.compile_images(catalog, args.images)
+    if not outcome.written and not outcome.failures:
+        console.print(f"{len(outcome.order)} Dockerfiles up to date", markup=False)
     return finish(outcome, console)

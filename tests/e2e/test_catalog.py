@@ -30,7 +30,7 @@ def test_compile_of_committed_catalog_changes_nothing(
     assert main(["-C", str(catalog), "compile"]) == 0
 
     assert snapshot_tree(catalog) == before
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == "6 Dockerfiles up to date\n"
 
 
 def port_is_free(port: int) -> bool:
