@@ -56,6 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    # `-v` is accepted after the command too, as in `pinwright lock -v`.
+    for command in subparsers.choices.values():
+        command.add_argument(
+            "-v",
+            "--verbose",
+            dest="command_verbose",
+            action="count",
+            default=0,
+            help="the same as -v before the command",
+        )
     return parser
 
 
@@ -84,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.verbose)
+    configure_logging(args.verbose + args.command_verbose)
     # emoji=False keeps `:x:` in user text (an image name, a package) as it was written.
     console = Console(highlight=False, soft_wrap=True, emoji=False)
     error_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)

@@ -6,12 +6,35 @@ import heapq
 from collections.abc import Iterable, Mapping
 
 from spec.catalog import Catalog
-from spec.errors import InvalidInputError
+from spec.errors import InvalidInputError, Location
 from spec.models import ImageInput
 
 
 class DependencyCycleError(InvalidInputError):
-    """Catalog images depend on each other in a cycle."""
+    """Catalog images depend on each other in a cycle; `cycle` starts and ends at one image."""
+
+    def __init__(self, message: str, *, cycle: list[str], location: Location | None = None) -> None:
+        super().__init__(message, location=location)
+        self.cycle = cycle
+
+
+def order_catalog(catalog: Catalog) -> list[str]:
+    """Return every catalog image in dependency order.
+
+    Raises DependencyCycleError located at the input that starts the cycle.
+    """
+    try:
+        return order_images(catalog_dependencies(catalog))
+    except DependencyCycleError as error:
+        first, second = error.cycle[0], error.cycle[1]
+        entry = catalog.images[first]
+        names = [
+            name
+            for name, value in entry.spec.inputs.items()
+            if isinstance(value, ImageInput) and value.image == second
+        ]
+        location = entry.document.locate(("inputs", names[0], "image")) if names else None
+        raise DependencyCycleError(error.message, cycle=error.cycle, location=location) from error
 
 
 def catalog_dependencies(catalog: Catalog) -> dict[str, tuple[str, ...]]:
@@ -52,7 +75,9 @@ def order_images(graph: Mapping[str, Iterable[str]]) -> list[str]:
 
     if len(order) < len(dependencies):
         cycle = find_cycle({name: dependencies[name] for name in dependencies if name not in order})
-        raise DependencyCycleError("dependency cycle between images: " + " -> ".join(cycle))
+        raise DependencyCycleError(
+            "dependency cycle between images: " + " -> ".join(cycle), cycle=cycle
+        )
     return order
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from compiler.changes import Change, diff_materials
 from compiler.fsutil import write_atomic
-from compiler.graph import catalog_dependencies, order_images
+from compiler.graph import catalog_dependencies, order_catalog
 from compiler.lockfile import Lock, inputs_checksum, read_lock, sha256_text, write_lock
 from compiler.render import collect_templates, render_dockerfile
 from compiler.settings import ResolveOptions
@@ -43,7 +43,7 @@ class Outcome:
 def select_images(catalog: Catalog, names: Sequence[str]) -> list[str]:
     """Return the selected images in dependency order; raises for unknown names and cycles."""
     selected = set(catalog.select(names))
-    order = order_images(catalog_dependencies(catalog))
+    order = order_catalog(catalog)
     return [name for name in order if name in selected]
 
 

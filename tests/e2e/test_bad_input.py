@@ -119,7 +119,7 @@ CASES = [
         },
         (),
         2,
-        ["dependency cycle between images: a -> b -> a"],
+        ["images/a/image.yaml:1:21: dependency cycle between images: a -> b -> a"],
     ),
     (
         "template-syntax",
