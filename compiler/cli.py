@@ -3,29 +3,45 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from rich.console import Console
 
+from compiler.commands import (
+    apk,
+    build,
+    check,
+    diff,
+    explain,
+    graph,
+    lint,
+    lock,
+    schema,
+    update,
+    validate,
+)
+from compiler.commands import compile as compile_command
 from spec.errors import PinwrightError
 
 # Each module defines `register(subparsers)`, which adds its parser and sets `run`.
-COMMAND_MODULES = (
-    "compiler.commands.lock",
-    "compiler.commands.compile",
-    "compiler.commands.update",
-    "compiler.commands.diff",
-    "compiler.commands.schema",
-    "compiler.commands.apk",
-    "compiler.commands.explain",
-    "compiler.commands.graph",
-    "compiler.commands.build",
-    "compiler.commands.validate",
-    "compiler.commands.check",
-    "compiler.commands.lint",
+# They are imported here, like any module, and import the network stack only when a
+# command that needs it runs.
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    lock,
+    compile_command,
+    update,
+    diff,
+    schema,
+    apk,
+    explain,
+    graph,
+    build,
+    validate,
+    check,
+    lint,
 )
 
 
@@ -54,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="log decisions and one line per HTTP request; twice for everything",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     # `-v` is accepted after the command too, as in `pinwright lock -v`.
     for command in subparsers.choices.values():
         command.add_argument(

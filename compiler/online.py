@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from compiler.findings import Finding, Rule
 from compiler.locked import LockedGitTag, LockedImage, LockedInput, LockedPackages
 from compiler.lockfile import read_lock
-from compiler.resolve import ResolveOptions, Sources, open_sources
+from compiler.settings import ResolveOptions
 from compiler.sources.git import GitRef, GitTagsNotFoundError, list_tags
 from compiler.sources.once import OnceMap
-from compiler.sources.registry import ManifestNotFoundError
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import Location, PinwrightError
+
+if TYPE_CHECKING:
+    from compiler.resolve import Sources
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,9 @@ def check_upstream(
     An upstream failure (a PinwrightError from a source) becomes an `upstream-unreachable`
     finding instead of being raised.
     """
+    # Imported here so that offline checks never load the network stack.
+    from compiler.resolve import open_sources
+
     sources = open_sources(catalog, options)
     tags: OnceMap[tuple[GitRef, ...]] = OnceMap()
     checks: list[Check] = []
@@ -109,6 +115,8 @@ class _Reporter:
 
 
 def _check_image(sources: Sources, locked: LockedImage, report: _Reporter) -> list[Finding]:
+    from compiler.sources.registry import ManifestNotFoundError
+
     reference = locked.reference.split("@", 1)[0]
     try:
         sources.registry.resolve(f"{reference}@{locked.digest}")

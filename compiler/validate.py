@@ -26,7 +26,7 @@ from compiler.lockfile import LockInvalidError, sha256_text
 from compiler.online import ONLINE_RULES, check_upstream
 from compiler.pipeline import LockMissingError, LockStaleError, load_current_lock
 from compiler.render import CatalogLoader, collect_templates, create_environment, render_dockerfile
-from compiler.resolve import ResolveOptions
+from compiler.settings import ResolveOptions
 from spec.catalog import Catalog, ImageEntry, load_catalog
 from spec.errors import Location, PinwrightError, ProblemsError
 from spec.models import CopyStep, EnvStep, ImageInput, RunStep, UserStep, WorkdirStep

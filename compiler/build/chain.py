@@ -24,7 +24,7 @@ from compiler.build.targets import BuildTarget, build_targets
 from compiler.graph import with_dependents
 from compiler.lockfile import read_lock
 from compiler.pipeline import Outcome, update_each
-from compiler.resolve import ResolveOptions
+from compiler.settings import ResolveOptions
 from compiler.sources.credentials import CredentialStore
 from spec.catalog import Catalog
 from spec.errors import Location, PinwrightError

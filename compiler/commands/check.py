@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from compiler.commands.validate import add_report_arguments, print_findings
-from compiler.resolve import DEFAULT_JOBS, ResolveOptions
+from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from compiler.validate import ALL_RULES, check_catalog
 
 
