@@ -19,15 +19,16 @@ from compiler.scheduling import Job, run_jobs
 from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from compiler.sources.alpine import AlpineSource
 from compiler.sources.alpine_release import resolve_alpine_release
-from compiler.sources.git import GitRef, github_url, list_tags, resolve_git_tag
+from compiler.sources.git import GitRef, github_url, list_tags_cached, resolve_git_tag
 from compiler.sources.go_release import resolve_go_release
-from compiler.sources.http import HttpClient
+from compiler.sources.http import HttpClient, default_cache_dir
 from compiler.sources.npm import resolve_npm
 from compiler.sources.once import OnceMap
 from compiler.sources.postgres_release import resolve_postgres_release
 from compiler.sources.pypi import resolve_pypi
 from compiler.sources.reference import parse_reference
 from compiler.sources.registry import ManifestNotFoundError, RegistryClient, RegistrySettings
+from compiler.sources.results import ResultCache
 from compiler.sources.url_checksum import resolve_url_checksum
 from compiler.sources.url_regex import resolve_url_regex
 from compiler.urltemplate import UrlTemplateError, referenced_inputs, render_url, uses_arch
@@ -58,26 +59,47 @@ class InputResolveError(PinwrightError):
 
 @dataclass
 class Sources:
-    """The clients of one run, shared by every image."""
+    """The clients of one run, shared by every image.
+
+    `results` stores registry and git look-ups for offline runs; with `offline`, git
+    listings come from it alone.
+    """
 
     catalog: Catalog
     http: HttpClient
     registry: RegistryClient
     alpine: AlpineSource
+    results: ResultCache
     git_refs: OnceMap[tuple[GitRef, ...]] = field(default_factory=OnceMap)
+    offline: bool = False
 
     def close(self) -> None:
         self.http.close()
 
+    def list_git_tags(self, url: str) -> tuple[GitRef, ...]:
+        """List the tags of the repository at `url` once per run; raises as `list_tags_cached`."""
+        rewrites = self.catalog.config.git.url_rewrites
+        return self.git_refs.get(
+            url,
+            lambda: list_tags_cached(
+                url, results=self.results, offline=self.offline, rewrites=rewrites
+            ),
+        )
+
 
 def open_sources(catalog: Catalog, options: ResolveOptions) -> Sources:
-    """Create the HTTP client and the sources of one run."""
+    """Create the HTTP client and the sources of one run.
+
+    HTTP downloads and the registry and git results share one cache folder.
+    """
     config = catalog.config
+    cache_dir = options.cache_dir if options.cache_dir is not None else default_cache_dir()
     http = HttpClient(
-        cache_dir=options.cache_dir,
+        cache_dir=cache_dir,
         offline=options.offline,
         refresh=options.refresh,
     )
+    results = ResultCache(cache_dir)
     settings = {
         host: RegistrySettings(insecure=registry.insecure, mirror=registry.mirror)
         for host, registry in config.registries.items()
@@ -86,8 +108,12 @@ def open_sources(catalog: Catalog, options: ResolveOptions) -> Sources:
     return Sources(
         catalog=catalog,
         http=http,
-        registry=RegistryClient(http.session, settings=settings),
+        registry=RegistryClient(
+            http.session, settings=settings, results=results, offline=options.offline
+        ),
         alpine=AlpineSource(http, config.alpine, keyring),
+        results=results,
+        offline=options.offline,
     )
 
 
@@ -235,8 +261,7 @@ def resolve_input(
             if isinstance(declared, GitTagInput)
             else github_url(declared.github_tag)
         )
-        rewrites = config.git.url_rewrites
-        listed = sources.git_refs.get(url, lambda: list_tags(url, rewrites=rewrites))
+        listed = sources.list_git_tags(url)
         tag = resolve_git_tag(url, version_policy(declared), listed=listed)
         # `tag.url` is the declared URL without any user name or password.
         return LockedGitTag(url=tag.url, tag=tag.tag, version=tag.version, commit=tag.commit)

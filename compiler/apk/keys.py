@@ -23,16 +23,17 @@ class KeyLoadError(InvalidInputError):
 class KeyRing(Mapping[str, RSAPublicKey]):
     """Public keys by file name (`alpine-devel@...-6165ee59.rsa.pub`), as signatures name them."""
 
-    keys: Mapping[str, RSAPublicKey]
+    # Named `by_name`, because a field named `keys` would hide Mapping.keys().
+    by_name: Mapping[str, RSAPublicKey]
 
     def __getitem__(self, name: str) -> RSAPublicKey:
-        return self.keys[name]
+        return self.by_name[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.keys)
+        return iter(self.by_name)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.by_name)
 
 
 def load_public_key(path: Path) -> RSAPublicKey:

@@ -335,7 +335,8 @@ class _Solver:
         self.arch = arch
         tags = sorted({repository.tag for repository in repositories if repository.tag})
         # Bit 0 is the untagged repositories; each tag gets the next bit.
-        self.tag_bits = {None: 1, **{tag: 2 << index for index, tag in enumerate(tags)}}
+        self.tag_bits: dict[str | None, int] = {None: 1}
+        self.tag_bits.update({tag: 2 << index for index, tag in enumerate(tags)})
         self.names: dict[str, _Name] = {}
         self.packages: dict[int, _Package] = {}  # by id() of the kept ApkPackage
         self.dirty: deque[_Name] = deque()
@@ -687,19 +688,19 @@ class _Solver:
                 if self.compare_providers((package, version), chosen) > 0:
                     chosen = (package, version)
 
-        package = chosen[0]
-        if package is None:
+        selected = chosen[0]
+        if selected is None:
             self.assign(name, _NO_PROVIDER)
             if name.requirers > 0:
                 self.errors += 1
             return
-        if not package.selectable or not package.tag_ok:
-            self.mark_error(package)
-        self.assign(self.name(package.package.name), (package, package.package.version))
-        for provide in package.package.provides:
-            self.assign(self.name(provide.name), (package, provide.version))
-        for dependency in package.package.depends:
-            self.apply_constraint(package, dependency)
+        if not selected.selectable or not selected.tag_ok:
+            self.mark_error(selected)
+        self.assign(self.name(selected.package.name), (selected, selected.package.version))
+        for provide in selected.package.provides:
+            self.assign(self.name(provide.name), (selected, provide.version))
+        for dependency in selected.package.depends:
+            self.apply_constraint(selected, dependency)
 
     def run(self, world: list[Dependency]) -> None:
         for entry in world:
@@ -714,10 +715,10 @@ class _Solver:
                 name = self.dirty.popleft()
                 self.dirty_set.discard(name)
                 self.reconsider(name)
-            name = self._next_unresolved()
-            if name is None:
+            unresolved = self._next_unresolved()
+            if unresolved is None:
                 return
-            self.select(name)
+            self.select(unresolved)
 
     def _next_unresolved(self) -> _Name | None:
         best: _Name | None = None

@@ -1,7 +1,8 @@
 """Git tags: list the tags of a remote repository and lock the latest one by a policy.
 
 The tags come from ``git ls-remote --tags``, run without a shell, without any system or
-global git configuration, and with prompts for credentials disabled.
+global git configuration, and with prompts for credentials disabled. `list_tags_cached`
+stores each listing in a `ResultCache` and reads only from it when offline.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from compiler.sources.results import OFFLINE_HINT, CachedResultMissingError, ResultCache
 from compiler.versions import VersionPolicy, select_latest
 from spec.errors import InvalidInputError, PinwrightError
 
@@ -44,6 +47,8 @@ INHERITED_VARIABLES = (
     "all_proxy",
 )
 USERINFO_PATTERN = re.compile(r"(?<=://)[^/@\s]*@")
+# The kind of the git entries in a ResultCache.
+RESULT_KIND = "git-tags"
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,55 @@ def list_tags(
             "or the server returned no references at all"
         )
     return tags
+
+
+def list_tags_cached(
+    url: str,
+    *,
+    results: ResultCache,
+    offline: bool = False,
+    rewrites: Mapping[str, str] | None = None,
+    timeout: float = 60,
+) -> tuple[GitRef, ...]:
+    """List the tags of `url` like `list_tags`, and store the listing in `results`.
+
+    The entry is keyed by the URL after `rewrites`, without its user name and password.
+    With `offline`, git is not run and the stored listing is returned. Raises what
+    `list_tags` raises, and CachedResultMissingError offline when no listing is stored.
+    """
+    effective_url = rewrite_url(url, rewrites or {})
+    key = redact_url(effective_url)
+    if not offline:
+        tags = list_tags(url, rewrites=rewrites, timeout=timeout)
+        results.store(RESULT_KIND, key, refs_to_json(tags))
+        return tags
+
+    cached = refs_from_json(results.load(RESULT_KIND, key))
+    if cached is None:
+        remote = describe_remote(url, effective_url)
+        raise CachedResultMissingError(f"the tags of {remote} are not in the cache, {OFFLINE_HINT}")
+    logger.debug("listed the tags of %s from the cache (offline)", key)
+    return cached
+
+
+def refs_to_json(refs: Sequence[GitRef]) -> list[dict[str, str]]:
+    """Return `refs` as JSON objects for a ResultCache."""
+    return [{"name": ref.name, "object": ref.object, "commit": ref.commit} for ref in refs]
+
+
+def refs_from_json(value: Any) -> tuple[GitRef, ...] | None:
+    """Read a list written by `refs_to_json`; return None when its shape is wrong or it is empty."""
+    if not isinstance(value, list) or not value:
+        return None
+    refs: list[GitRef] = []
+    for item in value:
+        if not isinstance(item, dict):
+            return None
+        fields = (item.get("name"), item.get("object"), item.get("commit"))
+        if not all(isinstance(field, str) for field in fields):
+            return None
+        refs.append(GitRef(name=item["name"], object=item["object"], commit=item["commit"]))
+    return tuple(refs)
 
 
 def summarize_git_error(stderr: str, status: int) -> str:

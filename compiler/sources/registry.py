@@ -2,7 +2,8 @@
 
 One `RegistryClient` serves a whole run: it is thread-safe, resolves each reference at most
 once, caches bearer tokens per (realm, service, scope), and sends every HTTP request
-through `RegistryClient._send`.
+through `RegistryClient._send`. With a `ResultCache`, every resolution is stored on disk,
+and an offline client answers from those entries alone.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ import requests
 from urllib3.exceptions import InsecureRequestWarning
 
 from compiler.sources.credentials import Credentials, CredentialStore
+from compiler.sources.http.urls import redact_url
 from compiler.sources.reference import (
     DIGEST_HEX_LENGTHS,
     ImageReference,
     normalise_registry,
     parse_reference,
 )
+from compiler.sources.results import OFFLINE_HINT, CachedResultMissingError, ResultCache
 from spec.errors import PinwrightError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
 INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+# The kind of the registry entries in a ResultCache.
+RESULT_KIND = "registry"
 
 # Annotation that buildkit sets on attestation entries of an index; they are not platforms.
 _REFERENCE_TYPE_ANNOTATION = "vnd.docker.reference.type"
@@ -128,7 +134,17 @@ class RegistryClient:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        results: ResultCache | None = None,
+        offline: bool = False,
     ) -> None:
+        """Set up the client; `timeout` is in seconds.
+
+        `results` stores every resolution for later offline runs. With `offline`, the
+        client sends no request and resolves from `results` alone. Raises ValueError when
+        `offline` is set without `results`.
+        """
+        if offline and results is None:
+            raise ValueError("an offline RegistryClient needs a ResultCache")
         self._session = session
         self._settings = {
             normalise_registry(host): value for host, value in (settings or {}).items()
@@ -137,6 +153,8 @@ class RegistryClient:
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._results_cache = results
+        self._offline = offline
 
         self._lock = threading.Lock()
         self._results: dict[str, Future[ResolvedImage]] = {}
@@ -150,7 +168,8 @@ class RegistryClient:
 
         Each reference is resolved once per client; concurrent callers wait for the first.
         Raises InvalidReferenceError for a malformed reference and a RegistryError subclass
-        naming the reference when the registry cannot give a verified digest.
+        naming the reference when the registry cannot give a verified digest. Offline,
+        raises CachedResultMissingError when no online run stored the reference.
         """
         with self._lock:
             future = self._results.get(reference)
@@ -162,11 +181,22 @@ class RegistryClient:
             return future.result()
 
         try:
-            result = self._resolve_uncached(reference)
+            result = self._resolve_through_cache(reference)
         except BaseException as error:
             future.set_exception(error)
             raise
         future.set_result(result)
+        return result
+
+    def _resolve_through_cache(self, reference: str) -> ResolvedImage:
+        cache = self._results_cache
+        if self._offline:
+            assert cache is not None
+            return load_cached_image(cache, reference)
+
+        result = self._resolve_uncached(reference)
+        if cache is not None:
+            cache.store(RESULT_KIND, reference, image_to_json(result))
         return result
 
     def _resolve_uncached(self, reference: str) -> ResolvedImage:
@@ -676,6 +706,53 @@ class TokenCache:
             return None
         token = self.get(challenge.realm, challenge.service, scope)
         return None if token is None else f"Bearer {token}"
+
+
+# --- the offline result cache ------------------------------------------------------------
+
+
+def image_to_json(image: ResolvedImage) -> dict[str, Any]:
+    """Return `image` as a JSON object for a ResultCache; the source URL is redacted."""
+    return {
+        "reference": image.reference,
+        "digest": image.digest,
+        "media_type": image.media_type,
+        "platforms": list(image.platforms),
+        "source": redact_url(image.source),
+    }
+
+
+def image_from_json(value: Any) -> ResolvedImage | None:
+    """Read an object written by `image_to_json`; return None when its shape is wrong."""
+    if not isinstance(value, dict):
+        return None
+    fields = [value.get(name) for name in ("reference", "digest", "media_type", "source")]
+    platforms = value.get("platforms")
+    if not all(isinstance(field_value, str) for field_value in fields):
+        return None
+    if not isinstance(platforms, list) or not all(isinstance(item, str) for item in platforms):
+        return None
+    return ResolvedImage(
+        reference=value["reference"],
+        digest=value["digest"],
+        media_type=value["media_type"],
+        platforms=tuple(platforms),
+        source=value["source"],
+    )
+
+
+def load_cached_image(cache: ResultCache, reference: str) -> ResolvedImage:
+    """Return the resolution of `reference` that an online run stored in `cache`.
+
+    Raises InvalidReferenceError for a malformed reference and CachedResultMissingError
+    when the entry is missing or unreadable.
+    """
+    parse_reference(reference)
+    image = image_from_json(cache.load(RESULT_KIND, reference))
+    if image is None or image.reference != reference:
+        raise CachedResultMissingError(f"{reference} is not in the cache, {OFFLINE_HINT}")
+    logger.debug("resolved %s from the cache (offline)", reference)
+    return image
 
 
 def parse_index_platforms(body: bytes) -> tuple[str, ...]:
