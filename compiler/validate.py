@@ -25,8 +25,9 @@ from compiler.graph import catalog_dependencies, find_cycle
 from compiler.lockfile import LockInvalidError, sha256_text
 from compiler.online import ONLINE_RULES, check_upstream
 from compiler.pipeline import LockMissingError, LockStaleError, load_current_lock
-from compiler.render import CatalogLoader, collect_templates, create_environment, render_dockerfile
+from compiler.render import collect_templates, render_dockerfile
 from compiler.settings import ResolveOptions
+from compiler.templating import CatalogLoader, create_environment
 from spec.catalog import Catalog, ImageEntry, load_catalog
 from spec.errors import Location, PinwrightError, ProblemsError
 from spec.models import CopyStep, EnvStep, ImageInput, RunStep, UserStep, WorkdirStep

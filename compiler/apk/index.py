@@ -122,19 +122,19 @@ class ApkPackage:
 
     @property
     def depends(self) -> tuple[Dependency, ...]:  # D
-        return self._parsed()[0]  # type: ignore[no-any-return]
+        return self._parsed()[0]  # type: ignore[return-value]
 
     @property
     def provides(self) -> tuple[Dependency, ...]:  # p
-        return self._parsed()[1]  # type: ignore[no-any-return]
+        return self._parsed()[1]  # type: ignore[return-value]
 
     @property
     def install_if(self) -> tuple[Dependency, ...]:  # i
-        return self._parsed()[2]  # type: ignore[no-any-return]
+        return self._parsed()[2]  # type: ignore[return-value]
 
     @property
     def broken(self) -> str | None:
-        return self._parsed()[3]  # type: ignore[no-any-return]
+        return self._parsed()[3]  # type: ignore[return-value]
 
     @property
     def build_time(self) -> int | None:  # t

@@ -10,7 +10,7 @@ from rich.console import Console
 from compiler.pipeline import Outcome
 from compiler.settings import DEFAULT_JOBS, ResolveOptions
 from spec.catalog import Catalog, load_catalog
-from spec.errors import ProblemsError
+from spec.errors import InvalidInputError, ProblemsError
 
 
 def add_image_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,10 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"inputs resolved at the same time (default: {DEFAULT_JOBS})",
     )
     parser.add_argument(
-        "--offline", action="store_true", help="resolve from the download cache alone"
+        "--offline",
+        action="store_true",
+        help="resolve from what earlier runs saved in the cache (downloads, registry digests, "
+        "git tags) and open no connection",
     )
     parser.add_argument(
         "--refresh", action="store_true", help="ignore cached downloads and fetch everything again"
@@ -42,6 +45,11 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_options(args: argparse.Namespace) -> ResolveOptions:
+    if args.offline and args.refresh:
+        raise InvalidInputError(
+            "--offline and --refresh cannot be combined: --refresh ignores the cache that "
+            "--offline reads"
+        )
     return ResolveOptions(
         jobs=args.jobs, offline=args.offline, refresh=args.refresh, cache_dir=args.cache_dir
     )
