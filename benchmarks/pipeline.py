@@ -46,7 +46,7 @@ WORLDS = (
     ["openssh"],
     ["python3"],
 )
-IMAGE_COUNT = 12
+IMAGE_COUNT = 24
 
 
 def time_processes(commands: list[list[str]], rounds: int) -> list[float]:

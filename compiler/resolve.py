@@ -98,6 +98,8 @@ def open_sources(catalog: Catalog, options: ResolveOptions) -> Sources:
         cache_dir=cache_dir,
         offline=options.offline,
         refresh=options.refresh,
+        # Every job may talk to one registry at the same time.
+        pool_size=options.jobs,
     )
     results = ResultCache(cache_dir)
     settings = {

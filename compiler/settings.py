@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_JOBS = 8
+DEFAULT_JOBS = 16
 
 
 @dataclass(frozen=True)

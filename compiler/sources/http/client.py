@@ -120,8 +120,13 @@ class HttpClient:
         retries: int = 4,
         backoff: float = 0.5,
         max_wait: float = 60.0,
+        pool_size: int | None = None,
     ) -> None:
         """Set up the client; `timeout` is seconds for connecting and for each read.
+
+        `pool_size` is the number of connections kept per host in the session the client
+        creates (at least `max_per_host`); other clients that share the session, such as
+        the registry client, may send more requests at once than `max_per_host`.
 
         `retries` is the number of tries after the first one, `backoff` the base delay in
         seconds, doubled per try, and `max_wait` caps every wait including `Retry-After`.
@@ -130,7 +135,9 @@ class HttpClient:
         if max_per_host < 1:
             raise ValueError("max_per_host must be at least 1")
         self._owns_session = session is None
-        self.session = session if session is not None else _build_session(max_per_host)
+        if session is None:
+            session = _build_session(max(max_per_host, pool_size or 0))
+        self.session = session
         self.cache = ResponseCache(cache_dir if cache_dir is not None else default_cache_dir())
         self.offline = offline
         self.refresh = refresh
@@ -436,10 +443,10 @@ def _count_tries(count: int) -> str:
     return "1 try" if count == 1 else f"{count} tries"
 
 
-def _build_session(max_per_host: int) -> requests.Session:
+def _build_session(pool_size: int) -> requests.Session:
     session = requests.Session()
     # Retries happen in HttpClient, so the adapter must not retry on its own.
-    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max_per_host, max_retries=0)
+    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
