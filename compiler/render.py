@@ -98,7 +98,7 @@ def render_dockerfile(entry: ImageEntry, catalog: Catalog, lock: Lock) -> str:
     environment = create_environment(entry, catalog)
     context = build_context(entry, catalog, lock)
     if entry.template_path is None:
-        body = render_stages(entry, environment, context)
+        body = render_stages(entry, catalog, environment, context)
     else:
         body = _render_template(environment, entry, context, catalog)
         if not FROM_INSTRUCTION.search(body):

@@ -16,9 +16,18 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.locked import GitTagValue, ImageValue, PackagesValue
 from compiler.templating import template_from_string
-from spec.catalog import ImageEntry
+from spec.catalog import Catalog, ImageEntry
 from spec.errors import PinwrightError
-from spec.models import CopyStep, EnvStep, ExposeStep, RunStep, Stage, UserStep, WorkdirStep
+from spec.models import (
+    CopyStep,
+    EnvStep,
+    ExposeStep,
+    ImageInput,
+    RunStep,
+    Stage,
+    UserStep,
+    WorkdirStep,
+)
 
 OCI_LABEL = "org.opencontainers.image."
 
@@ -28,9 +37,16 @@ class StepRenderError(PinwrightError):
 
 
 def render_stages(
-    entry: ImageEntry, environment: SandboxedEnvironment, context: Mapping[str, Any]
+    entry: ImageEntry,
+    catalog: Catalog,
+    environment: SandboxedEnvironment,
+    context: Mapping[str, Any],
 ) -> str:
-    """Render the stages form of `entry` into Dockerfile text (without the header)."""
+    """Render the stages form of `entry` into Dockerfile text (without the header).
+
+    Packages install as root: when a stage's base is a catalog image that ends as
+    another user, the install switches to root and back to that user.
+    """
     spec = entry.spec
     assert spec.stages is not None
     renderer = _StringRenderer(entry, environment, context)
@@ -43,6 +59,7 @@ def render_stages(
                 "name": stage.name,
                 "base": _base_reference(stage.base, inputs),
                 "packages": _packages(stage, inputs),
+                "base_user": _non_root_user(catalog, entry, stage) if stage.packages else None,
                 "lines": [
                     _step_line(step, inputs, renderer, ("stages", index, "steps", step_index))
                     for step_index, step in enumerate(stage.steps)
@@ -104,6 +121,38 @@ def _render_line(renderer: _StringRenderer, text: str, node_path: tuple[str | in
             location=renderer.entry.document.locate(node_path),
         )
     return rendered
+
+
+ROOT_USERS = frozenset({"root", "0", "0:0", "root:root"})
+
+
+def _non_root_user(catalog: Catalog, entry: ImageEntry, stage: Stage) -> str | None:
+    """Return the user a stage's catalog base image ends as, or None when it is root.
+
+    Only catalog images in the stages form are known; any other base is taken to run
+    as root, as base images usually do.
+    """
+    declared = entry.spec.inputs.get(stage.base)
+    if not isinstance(declared, ImageInput):
+        return None
+    user = final_user(catalog, declared.image, set())
+    return None if user is None or user in ROOT_USERS else user
+
+
+def final_user(catalog: Catalog, image: str, seen: set[str]) -> str | None:
+    """Return the last `user` a catalog image sets, following its catalog bases."""
+    entry = catalog.images.get(image)
+    if entry is None or entry.spec.stages is None or image in seen:
+        return None
+    seen.add(image)
+    last = entry.spec.stages[-1]
+    for step in reversed(last.steps):
+        if isinstance(step, UserStep):
+            return step.user
+    base = entry.spec.inputs.get(last.base)
+    if isinstance(base, ImageInput):
+        return final_user(catalog, base.image, seen)
+    return None
 
 
 def _base_reference(base: str, inputs: Mapping[str, Any]) -> str:

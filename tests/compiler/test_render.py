@@ -278,3 +278,42 @@ def test_lock_text_round_trips() -> None:
     assert '"apk:busybox": "1.36.1-r29"' in text
     assert f'"image:alpine:3.20": "{DIGEST}"' in text
     assert '"git:https://github.com/owner/app": "v2.1.0"' in text
+
+
+def test_packages_install_as_root_on_non_root_base(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pinwright.yaml": CONFIG,
+            "images/golang/image.yaml": """
+                inputs:
+                  base: {image: "alpine:3.20"}
+                stages:
+                  - base: base
+                    steps:
+                      - user: "10001:10001"
+            """,
+            "images/app/image.yaml": """
+                inputs:
+                  builder: {image: golang}
+                  tools: {alpine_packages: [busybox]}
+                stages:
+                  - base: builder
+                    packages: tools
+            """,
+        },
+    )
+    catalog = load_catalog(tmp_path)
+    inputs = sample_inputs()
+    lock = make_lock("app", {"builder": inputs["builder"], "tools": inputs["tools"]})
+
+    text = render_dockerfile(catalog.images["app"], catalog, lock)
+
+    assert text.splitlines()[4:10] == [
+        f"FROM registry.example.test/team/golang:latest@{BASE_DIGEST}",
+        "USER root",
+        "RUN apk add --no-cache \\",
+        "        busybox=1.36.1-r29 \\",
+        "        ca-certificates=20240226-r0",
+        "USER 10001:10001",
+    ]
