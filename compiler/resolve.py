@@ -128,7 +128,7 @@ class LockOutcome:
 
 
 def lock_images(sources: Sources, names: Sequence[str], *, jobs: int = DEFAULT_JOBS) -> LockOutcome:
-    """Resolve every input of the named images; never raises for a single image's failure."""
+    """Resolve every input of the named images; a failed image is recorded, not raised."""
     catalog = sources.catalog
     outcome = LockOutcome()
     jobs_by_input: dict[tuple[str, str], Job[tuple[str, str]]] = {}

@@ -21,7 +21,7 @@ from spec.errors import InvalidInputError, Location
 NodePath = tuple[str | int, ...]
 
 
-# The most values a document may hold once its aliases are expanded.
+# Maximum number of values in a document once its aliases are expanded.
 MAX_NODES = 100_000
 STANDARD_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")

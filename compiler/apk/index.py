@@ -1,6 +1,6 @@
 """APKINDEX reading: the signed `APKINDEX.tar.gz` that mirrors serve, and its text form.
 
-The archive is two concatenated gzip streams. The first holds one tar member,
+The archive is two concatenated gzip streams. The first contains one tar member,
 `.SIGN.RSA.<key file name>`, whose content is an RSA PKCS#1 v1.5 signature over the SHA-1
 of the raw bytes that follow the first stream. The second holds `DESCRIPTION` and `APKINDEX`.
 """
@@ -53,7 +53,7 @@ class Dependency:
     """One dependency, provide, install_if condition or world entry.
 
     `op` is "" for any version, one of `< <= = >= > ~ <~ >~`, or `><` for a checksum
-    match (`version` then holds the checksum). `conflict` marks a `!name` entry.
+    match (`version` is then the checksum). `conflict` marks a `!name` entry.
     """
 
     name: str
@@ -76,7 +76,7 @@ class ApkPackage:
 
     Loading keeps the raw text of P, V, A, D, p, i, k, o and C. Dependency fields are
     parsed on first use, and the other fields (t, S, I, L, U, T, m, c) are read from the
-    entry's stanza on first use. `broken` holds the reason a package can never be
+    entry's stanza on first use. `broken` is the reason a package can never be
     installed (an invalid version or a dependency apk-tools cannot parse), or None.
     Equality is identity, since a solve keys its state by package.
     """

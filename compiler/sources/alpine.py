@@ -46,21 +46,21 @@ class AlpineSource:
     def _download(self, url: str, repository: str) -> tuple[Repository, IndexRecord]:
         response = self.http.fetch(url, kind="index")
         # The lock names the index without any user name or password the mirror URL holds.
-        shown = redact_url(url)
+        public_url = redact_url(url)
         index = read_index_archive(
             response.content,
-            source=shown,
+            source=public_url,
             keys=self.keyring,
             allow_unsigned=repository in self.config.unsigned,
         )
-        logger.info("loaded %s: %d packages", shown, len(index.packages))
+        logger.info("loaded %s: %d packages", public_url, len(index.packages))
         record = IndexRecord(
-            url=shown,
+            url=public_url,
             sha256=hashlib.sha256(response.content).hexdigest(),
             description=index.description,
             signed_by=index.signed_by,
         )
-        return Repository(packages=index.packages, name=shown), record
+        return Repository(packages=index.packages, name=public_url), record
 
     def resolve(self, world: Sequence[str], architectures: Sequence[str]) -> LockedPackages:
         """Resolve `world` on every architecture; raises when versions differ between them."""

@@ -12,7 +12,7 @@ from compiler.graph import (
 )
 
 
-def test_order_puts_bases_first_and_breaks_ties_by_name() -> None:
+def test_order_bases_first_ties_by_name() -> None:
     graph = {"svc-b": ["base"], "svc-a": ["base"], "base": ["root"], "root": [], "tool": []}
     assert order_images(graph) == ["root", "base", "svc-a", "svc-b", "tool"]
 
