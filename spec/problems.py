@@ -50,7 +50,8 @@ def describe_error(detail: Any, model: type[BaseModel], document: Document) -> S
         kinds = INPUT_KINDS if loc[0] == "inputs" and len(loc) == 3 else {}
         if key in kinds or (loc[0] == "stages" and len(loc) == 5 and key in STEP_KINDS):
             noun = "an input" if key in kinds else "a step"
-            message = f"{_dotted(loc[:-1], document)}: {noun} takes one kind key, but {key!r} is a second one"
+            where = _dotted(loc[:-1], document)
+            message = f"{where}: {noun} takes one kind key, but {key!r} is a second one"
             return SpecInvalidError(message, location=document.locate(loc, key=True))
         message = f"unknown key {key!r}" + _suggestion(key, known_keys(model))
         return SpecInvalidError(message, location=document.locate(loc, key=True))
