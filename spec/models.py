@@ -7,6 +7,7 @@ them as frozen objects.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -404,18 +405,29 @@ INPUT_KINDS: dict[str, type[StrictModel]] = {
 }
 
 
-def input_kind(value: Any) -> str | None:
-    """Return the kind of a raw input mapping: the first of its keys that names a kind."""
-    if isinstance(value, BaseModel):
-        for kind, model in INPUT_KINDS.items():
-            if isinstance(value, model):
-                return kind
+def _kind_finder(kinds: Mapping[str, type[StrictModel]]) -> Callable[[Any], str | None]:
+    """Build the discriminator of a union whose members are chosen by one key.
+
+    The returned function gives the kind of a raw mapping (the first of its keys that
+    names a kind) or of a validated member, and None when there is none.
+    """
+
+    def find_kind(value: Any) -> str | None:
+        if isinstance(value, BaseModel):
+            for kind, model in kinds.items():
+                if isinstance(value, model):
+                    return kind
+            return None
+        if isinstance(value, dict):
+            for key in value:
+                if key in kinds:
+                    return str(key)
         return None
-    if isinstance(value, dict):
-        for key in value:
-            if key in INPUT_KINDS:
-                return str(key)
-    return None
+
+    return find_kind
+
+
+input_kind = _kind_finder(INPUT_KINDS)
 
 
 Input = Annotated[
@@ -527,18 +539,7 @@ STEP_KINDS: dict[str, type[StrictModel]] = {
 }
 
 
-def step_kind(value: Any) -> str | None:
-    """Return the kind of a raw step mapping: the first of its keys that names a step."""
-    if isinstance(value, BaseModel):
-        for kind, model in STEP_KINDS.items():
-            if isinstance(value, model):
-                return kind
-        return None
-    if isinstance(value, dict):
-        for key in value:
-            if key in STEP_KINDS:
-                return str(key)
-    return None
+step_kind = _kind_finder(STEP_KINDS)
 
 
 Step = Annotated[
