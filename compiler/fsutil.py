@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: Path, data: bytes | str) -> bool:
@@ -34,3 +36,8 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
         Path(temporary).unlink(missing_ok=True)
         raise
     return True
+
+
+def format_json(value: Any) -> str:
+    """Return `value` as deterministic JSON text: sorted keys, two-space indent, final LF."""
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.fsutil import write_atomic
+from compiler.fsutil import format_json, write_atomic
 from compiler.locked import LockedInput, locked_from_json
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import InvalidInputError, Location
@@ -90,7 +90,7 @@ def inputs_checksum(entry: ImageEntry, catalog: Catalog) -> str:
 
 def format_lock(lock: Lock) -> str:
     """Return the exact text of a lockfile."""
-    return json.dumps(lock.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return format_json(lock.to_json())
 
 
 def write_lock(path: Path, lock: Lock) -> bool:

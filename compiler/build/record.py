@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.fsutil import write_atomic
+from compiler.fsutil import format_json, write_atomic
 from spec.errors import InvalidInputError, Location
 
 RECORD_FILE = "image.build.json"
@@ -62,7 +62,7 @@ def record_path(image_directory: Path) -> Path:
 
 def format_record(record: BuildRecord) -> str:
     """Return the exact text of a build record."""
-    return json.dumps(record.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return format_json(record.to_json())
 
 
 def write_record(path: Path, record: BuildRecord) -> bool:

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from compiler.fsutil import write_atomic
+from compiler.fsutil import format_json, write_atomic
 from spec.errors import PinwrightError
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ResultCache:
         document = {"version": _FORMAT_VERSION, "kind": kind, "key": key, "value": value}
         path = self.path_for(kind, key)
         try:
-            write_atomic(path, json.dumps(document, sort_keys=True, indent=2) + "\n")
+            write_atomic(path, format_json(document))
         except OSError as error:
             logger.warning(
                 "cannot write the cache entry %s in %s: %s",

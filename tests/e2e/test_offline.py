@@ -199,25 +199,25 @@ def test_offline_update_changes_nothing(
     assert upstream.attempted_ports() == []
 
 
-def test_refresh_does_not_drop_stored_results(
+def test_offline_with_refresh_is_rejected(
     upstream: Upstream, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalog = tmp_path / "catalog"
     cache = ["--cache-dir", str(tmp_path / "cache")]
     write_catalog(catalog, upstream)
     assert run_cli(catalog, "lock", *cache) == 0
-    index_url = f"{upstream.mirror.url}/alpine/v3.19/main/x86_64/APKINDEX.tar.gz"
+    before = snapshot_tree(catalog)
     capsys.readouterr()
 
     upstream.stop_and_listen()
     exit_code = run_cli(catalog, "lock", "--offline", "--refresh", *cache)
 
-    # --refresh skips cached HTTP downloads, so only the Alpine index is missing.
+    assert exit_code == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"{catalog}/images/base/image.yaml:3:13: input 'packages' of image base: "
-        f"{index_url} is not in the cache, run without --offline",
+        "--offline and --refresh cannot be combined: --refresh ignores the cache that "
+        "--offline reads"
     ]
-    assert exit_code == 1
+    assert snapshot_tree(catalog) == before
     assert upstream.attempted_ports() == []
 
 

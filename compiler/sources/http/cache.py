@@ -17,7 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
-from compiler.fsutil import write_atomic
+from compiler.fsutil import format_json, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -96,4 +96,4 @@ class ResponseCache:
             "last_modified": entry.last_modified,
         }
         write_atomic(body_path, entry.content)
-        write_atomic(meta_path, json.dumps(meta, sort_keys=True, indent=2) + "\n")
+        write_atomic(meta_path, format_json(meta))
