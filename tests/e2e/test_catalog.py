@@ -54,3 +54,23 @@ def test_committed_locks_match_snapshot(tmp_path: Path, fixtures_dir: Path) -> N
             committed = (REPOSITORY / "images" / name / generated).read_bytes()
             fresh = (tmp_path / "images" / name / generated).read_bytes()
             assert fresh == committed, f"images/{name}/{generated} differs from the snapshot"
+
+
+@pytest.mark.parametrize("command", ["validate", "check"])
+def test_committed_catalog_passes_ci_checks(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = copy_repository_catalog(tmp_path)
+
+    assert main(["-C", str(catalog), command]) == 0
+
+    assert capsys.readouterr().out == "no problems found\n"
+
+
+def test_committed_dockerfiles_pass_lint(capsys: pytest.CaptureFixture[str]) -> None:
+    dockerfiles = sorted(str(path) for path in (REPOSITORY / "images").glob("*/Dockerfile"))
+    assert len(dockerfiles) == 6
+
+    assert main(["lint", *dockerfiles]) == 0
+
+    assert capsys.readouterr().out == "no problems found\n"
