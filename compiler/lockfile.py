@@ -165,16 +165,21 @@ def parse_lock(text: str, path: Path) -> Lock:
     """Parse lockfile text that came from `path`; raises LockInvalidError."""
     try:
         data = json.loads(text)
+        problem = find_invalid_value(data)
     except json.JSONDecodeError as error:
         location = Location(path, error.lineno, error.colno)
         raise LockInvalidError(f"invalid JSON: {error.msg}", location=location) from error
+    except RecursionError as error:
+        raise LockInvalidError(
+            "invalid lockfile: values nested too deeply; run `pinwright lock`",
+            location=Location(path),
+        ) from error
     if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise LockInvalidError(
             f"unsupported lockfile format {found!r} (expected {LOCK_FORMAT}); run `pinwright lock`",
             location=Location(path),
         )
-    problem = find_invalid_value(data)
     if problem is not None:
         raise LockInvalidError(
             f"invalid lockfile value {problem}; run `pinwright lock`", location=Location(path)

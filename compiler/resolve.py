@@ -26,7 +26,6 @@ from compiler.sources.npm import resolve_npm
 from compiler.sources.once import OnceMap
 from compiler.sources.postgres_release import resolve_postgres_release
 from compiler.sources.pypi import resolve_pypi
-from compiler.sources.reference import parse_reference
 from compiler.sources.registry import ManifestNotFoundError, RegistryClient, RegistrySettings
 from compiler.sources.results import ResultCache
 from compiler.sources.url_checksum import resolve_url_checksum
@@ -50,6 +49,7 @@ from spec.models import (
     UrlRegexInput,
     VersionOptions,
 )
+from spec.reference import parse_reference
 
 logger = logging.getLogger(__name__)
 

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from spec.reference import InvalidReferenceError, parse_reference
+
 # apk architecture names and the OCI platform each one builds for.
 ARCHITECTURES: dict[str, str] = {
     "x86_64": "linux/amd64",
@@ -232,6 +234,10 @@ class ImageInput(StrictModel):
     def _check_reference(cls, value: str) -> str:
         if any(character.isspace() for character in value):
             raise ValueError("an image reference must not contain spaces")
+        try:
+            parse_reference(value)
+        except InvalidReferenceError as error:
+            raise ValueError(error.message) from error
         return value
 
 
@@ -335,10 +341,30 @@ class PostgresReleaseInput(StrictModel):
         return value
 
 
+# Query parameters whose values are usually secrets.
+SECRET_QUERY = re.compile(
+    r"[?&][^=&#]*(token|secret|password|passwd|signature|credential|api_?key|auth)[^=&#]*=",
+    re.IGNORECASE,
+)
+
+
+def _check_public_url(value: str) -> str:
+    """Reject a URL that carries credentials, which would be copied into locks and logs."""
+    authority = value.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in authority or SECRET_QUERY.search(value):
+        raise ValueError(
+            "a URL with a user name, password or token would be written into the lock and "
+            "the logs; put the credentials in ~/.netrc instead, which the HTTP client reads"
+        )
+    return value
+
+
 class UrlRegexOptions(StrictModel):
     """A page and the regular expression whose first capture group is the value."""
 
-    url: str = Field(pattern=r"^https?://[^/\s]+", description="URL of the page to read.")
+    url: Annotated[str, AfterValidator(_check_public_url)] = Field(
+        pattern=r"^https?://[^/\s]+", description="URL of the page to read."
+    )
     regex: str = Field(min_length=1, description="Regular expression with a capture group.")
 
     @field_validator("regex")
@@ -362,7 +388,7 @@ class UrlRegexInput(StrictModel):
 class UrlChecksumOptions(StrictModel):
     """A file to download and hash."""
 
-    url: str = Field(
+    url: Annotated[str, AfterValidator(_check_public_url)] = Field(
         min_length=1,
         description="URL template; Jinja expressions may use other inputs "
         "(`{{ inputs.NAME.version }}`) and `arch` for one download per architecture.",

@@ -88,9 +88,18 @@ def parse_document(text: str, path: Path) -> Document:
         raise YamlSyntaxError(f"invalid YAML: {problem}", location=location) from error
     except YAMLError as error:
         raise YamlSyntaxError(f"invalid YAML: {error}", location=Location(path)) from error
+    except RecursionError as error:
+        raise YamlSyntaxError(
+            "invalid YAML: values nested too deeply", location=Location(path)
+        ) from error
 
     converter = _Converter(path)
-    data = converter.convert(root, ())
+    try:
+        data = converter.convert(root, ())
+    except RecursionError as error:
+        raise YamlSyntaxError(
+            "invalid YAML: values nested too deeply", location=Location(path)
+        ) from error
     return Document(path=path, data=data, values=converter.values, keys=converter.keys)
 
 

@@ -17,8 +17,8 @@ from compiler.build.builders import Credentials
 from compiler.locked import LockedImage
 from compiler.lockfile import Lock
 from compiler.sources.credentials import CredentialStore
-from compiler.sources.reference import parse_reference
 from spec.catalog import Catalog
+from spec.reference import parse_reference
 
 AUTH_FILE = "config.json"
 REGISTRIES_CONF = "registries.conf"

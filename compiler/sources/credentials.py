@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.sources.reference import DOCKER_HUB, normalise_registry
 from spec.errors import InvalidInputError, PinwrightError
+from spec.reference import DOCKER_HUB, normalise_registry
 
 logger = logging.getLogger(__name__)
 

@@ -28,14 +28,14 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from compiler.sources.credentials import Credentials, CredentialStore
 from compiler.sources.http.urls import redact_url
-from compiler.sources.reference import (
+from compiler.sources.results import OFFLINE_HINT, CachedResultMissingError, ResultCache
+from spec.errors import PinwrightError
+from spec.reference import (
     DIGEST_HEX_LENGTHS,
     ImageReference,
     normalise_registry,
     parse_reference,
 )
-from compiler.sources.results import OFFLINE_HINT, CachedResultMissingError, ResultCache
-from spec.errors import PinwrightError
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.sources.reference import (
+from spec.errors import InvalidInputError
+from spec.reference import (
     ImageReference,
     InvalidReferenceError,
     parse_reference,
 )
-from spec.errors import InvalidInputError
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER_DIGEST = "sha256:" + "cd" * 32
