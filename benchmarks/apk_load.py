@@ -46,7 +46,7 @@ def load(data: bytes) -> Repository:
     index = read_index_archive(data, source=INDEX.name, keys=keyring)
     repository = Repository(index.packages, INDEX.name)
     repository.provider_candidates  # noqa: B018 - builds the provider map
-    repository.install_if_dependents  # noqa: B018
+    repository.install_if_candidates  # noqa: B018
     return repository
 
 

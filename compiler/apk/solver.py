@@ -11,9 +11,9 @@ Each step only ever disqualifies packages or locks names, so it terminates on an
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,12 +61,24 @@ class Repository:
         malformed provide only adds a candidate that `providers_of` then drops.
         """
         table: dict[str, list[ApkPackage]] = {}
+        find = table.get
         for package in self.packages:
-            table.setdefault(package.name, []).append(package)
+            name = package.name
+            entry = find(name)
+            if entry is None:
+                table[name] = [package]
+            else:
+                entry.append(package)
             text = package.provides_text
-            if text:
-                for word in text.split():
-                    table.setdefault(word.partition("=")[0], []).append(package)
+            if not text:
+                continue
+            for word in text.split():
+                provided = word.partition("=")[0]
+                entry = find(provided)
+                if entry is None:
+                    table[provided] = [package]
+                else:
+                    entry.append(package)
         return table
 
     def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
@@ -102,24 +114,62 @@ class Repository:
     @cached_property
     def packages_by_identity(self) -> Mapping[object, ApkPackage]:
         """The first package of this index for each identity (see `package_identity`)."""
-        table: dict[object, ApkPackage] = {}
-        for package in self.packages:
-            table.setdefault(package_identity(package), package)
-        return table
+        return _index_identities(self.packages)
 
     @cached_property
-    def install_if_dependents(self) -> Mapping[str, tuple[str, ...]]:
-        """Every name with the names of the packages whose install_if mentions it."""
-        table: dict[str, dict[str, None]] = {}
+    def install_if_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose raw i: value may name it.
+
+        Built without parsing dependency fields; `install_if_dependents_of` drops the
+        packages whose parsed install_if does not name it.
+        """
+        table: dict[str, list[ApkPackage]] = {}
+        find_names = _CONDITION_NAME.findall
         for package in self.packages:
-            if not package.install_if_text:
+            text = package.install_if_text
+            if not text:
                 continue
-            for condition in package.install_if:
-                names = table.setdefault(condition.name, {})
-                names[package.name] = None
-                for provide in package.provides:
-                    names[provide.name] = None
-        return {name: tuple(names) for name, names in table.items()}
+            for name in find_names(text):
+                entry = table.get(name)
+                if entry is None:
+                    table[name] = [package]
+                elif entry[-1] is not package:
+                    entry.append(package)
+        return table
+
+    def install_if_dependents_of(self, name: str) -> tuple[str, ...]:
+        """Return the names of the packages whose install_if mentions `name`, and what
+        those packages provide, in index order."""
+        cache = self._install_if_cache
+        names = cache.get(name)
+        if names is None:
+            found: dict[str, None] = {}
+            for package in self.install_if_candidates.get(name, ()):
+                if any(condition.name == name for condition in package.install_if):
+                    found[package.name] = None
+                    for provide in package.provides:
+                        found[provide.name] = None
+            names = cache[name] = tuple(found)
+        return names
+
+    @cached_property
+    def _install_if_cache(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    @property
+    def install_if_dependents(self) -> Mapping[str, tuple[str, ...]]:
+        """Every name with the names of the packages whose install_if mentions it.
+
+        This parses the dependency fields of every package that has an i: field; a solve
+        uses `install_if_dependents_of`.
+        """
+        table = {name: self.install_if_dependents_of(name) for name in self.install_if_candidates}
+        return {name: names for name, names in table.items() if names}
+
+
+# The name in each word of a raw i: value: what follows an optional "!" up to a tag or
+# an operator. A word that does not parse still yields a name, which is then dropped.
+_CONDITION_NAME = re.compile(r"(?:^|(?<=\s))!?([^<>=~@!\s]+)")
 
 
 def package_identity(package: ApkPackage) -> object:
@@ -128,18 +178,42 @@ def package_identity(package: ApkPackage) -> object:
     apk-tools keeps only the first package it loads with a given checksum, across every
     repository, even when a later entry has another name. A `Q1` checksum is base64 of a
     SHA-1 digest and is compared decoded, so spellings that differ only in the unused low
-    bits of the last character are one identity. A package without `C:` is known by its
-    name and version.
+    bits of the last character are one identity. The key of a decodable `Q1` checksum is
+    its canonical spelling, the checksum itself in real indexes. A package without `C:` is
+    known by its name and version.
     """
     checksum = package.checksum
     if checksum is None:
         return (package.name, package.version)
     if checksum.startswith("Q1"):
+        if _CANONICAL_Q1.fullmatch(checksum):
+            return checksum
         try:
-            return base64.b64decode(checksum[2:])
+            decoded = binascii.a2b_base64(checksum[2:])
         except binascii.Error:
             return checksum
+        return "Q1" + binascii.b2a_base64(decoded, newline=False).decode("ascii")
     return checksum
+
+
+# A Q1 checksum as base64 encodes a 20-byte digest: 26 characters, one whose low 2 bits
+# are zero, and one "=" of padding.
+_CANONICAL_Q1 = re.compile(r"Q1[A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=")
+_CANONICAL_Q1_LINE = re.compile(r"\nQ1[A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=(?=\n)")
+
+
+def _index_identities(packages: Sequence[ApkPackage]) -> dict[object, ApkPackage]:
+    """Map each identity to the first package that has it."""
+    checksums = [package.checksum for package in packages]
+    if None not in checksums:
+        # Checksums that are all canonical are their own identities, so no call per package.
+        column = "\n" + "\n".join(checksums) + "\n"  # type: ignore[arg-type]
+        if column.count("\nQ1") == len(_CANONICAL_Q1_LINE.findall(column)):
+            return dict(zip(reversed(checksums), reversed(packages), strict=True))
+    table: dict[object, ApkPackage] = {}
+    for package in packages:
+        table.setdefault(package_identity(package), package)
+    return table
 
 
 @dataclass(frozen=True)
@@ -392,7 +466,7 @@ class _Solver:
     def _rinstall_if(self, name: str) -> list[_Name]:
         names: dict[str, None] = {}
         for repository in self.repositories:
-            for dependent in repository.install_if_dependents.get(name, ()):
+            for dependent in repository.install_if_dependents_of(name):
                 names[dependent] = None
         return [self.name(dependent) for dependent in names]
 
