@@ -82,8 +82,9 @@ class ApkPackage:
     """
 
     __slots__ = (
-        "_fields", "_index", "_installed_size", "_lazy", "_ordinal", "arch", "checksum", "depends_text",
-        "install_if_text", "name", "origin", "provider_priority", "provides_text", "version",
+        "_fields", "_index", "_installed_size", "_lazy", "_ordinal", "arch", "checksum",
+        "depends_text", "install_if_text", "name", "origin", "provider_priority",
+        "provides_text", "version",
     )  # fmt: skip
 
     def __init__(
