@@ -221,6 +221,9 @@ _DEPENDENCY_PATTERN = re.compile(
     r"(?:(?P<op>[<>=~]+)(?P<version>\S+))?"
 )
 
+# A dependency on any version of a name, without "!" or a tag: most index entries.
+_PLAIN_NAME = re.compile(r"[^<>=~@!\s]+")
+
 
 @lru_cache(maxsize=65536)
 def parse_dependency(text: str) -> Dependency:
@@ -228,6 +231,8 @@ def parse_dependency(text: str) -> Dependency:
 
     The version must be valid for every operator except the checksum match `><`.
     """
+    if _PLAIN_NAME.fullmatch(text):
+        return Dependency(text)
     match = _DEPENDENCY_PATTERN.fullmatch(text)
     if match is None:
         raise InvalidDependencyError(text)

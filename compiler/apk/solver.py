@@ -99,6 +99,29 @@ class Repository:
             entries = cache[name] = tuple(found)
         return entries
 
+    def first_providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
+        """Return `providers_of(name)` with each package replaced by the first package of
+        this index with its identity, without duplicates.
+
+        apk-tools drops an entry whose identity an earlier package has, so an entry whose
+        first package has another name is left out.
+        """
+        cache = self._first_provider_cache
+        entries = cache.get(name)
+        if entries is None:
+            by_identity = self.packages_by_identity
+            found: dict[tuple[ApkPackage, str | None], None] = {}
+            for package, version in self.providers_of(name):
+                first = by_identity[package_identity(package)]
+                if first.name == package.name:
+                    found[(first, version)] = None
+            entries = cache[name] = tuple(found)
+        return entries
+
+    @cached_property
+    def _first_provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
+        return {}
+
     @cached_property
     def _provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
         return {}
@@ -368,7 +391,7 @@ class _Name:
         self.merge_provides = 0
         self.has_virtual_provides = False
         self.in_changeset = False
-        unversioned = sum(1 for _package, version in providers if version is None)
+        unversioned = [version for _package, version in providers].count(None)
         # Names provided only without a version are decided last.
         if unversioned == 0:
             self.priority = 0
@@ -430,6 +453,15 @@ class _Solver:
 
     def _find_providers(self, name: str) -> list[tuple[_Package, str | None]]:
         providers: list[tuple[_Package, str | None]] = []
+        if len(self.repositories) == 1:
+            repository = self.repositories[0]
+            bit = self.tag_bits[repository.tag]
+            for package, version in repository.first_providers_of(name):
+                state = self.packages.get(id(package)) or self._package(package, 0)
+                state.repository_mask |= bit
+                providers.append((state, version))
+            return providers
+
         seen: set[tuple[int, str | None]] = set()
         for index, repository in enumerate(self.repositories):
             bit = self.tag_bits[repository.tag]
@@ -795,12 +827,16 @@ class _Solver:
             self.select(unresolved)
 
     def _next_unresolved(self) -> _Name | None:
+        # Required names first, then lower priority, then deeper dependency chains; the
+        # first of equal names wins.
         best: _Name | None = None
+        best_key = (True, 3, 0)
         for name in self.unresolved:
             if name.reverse_deps_done and name.requirers and not name.has_options:
                 return name
-            if best is None or _dequeue_order(name, best) < 0:
-                best = name
+            key = (not name.requirers, name.priority, -name.max_dep_chain)
+            if best is None or key < best_key:
+                best, best_key = name, key
         return best
 
     # Walking the decisions from the world, in install order.
@@ -871,16 +907,6 @@ def _merge_complete(name: _Name, counter: str, options: int) -> bool:
     complete = getattr(name, counter) == options
     setattr(name, counter, 0)
     return bool(complete)
-
-
-def _dequeue_order(a: _Name, b: _Name) -> int:
-    """Order unresolved names: required first, then lower priority, then deeper chains."""
-    difference = int(bool(a.requirers)) - int(bool(b.requirers))
-    if difference:
-        return -difference
-    if a.priority != b.priority:
-        return a.priority - b.priority
-    return b.max_dep_chain - a.max_dep_chain
 
 
 # Explaining a failure the way `apk add` prints "unable to select packages".
