@@ -45,7 +45,8 @@ def load(data: bytes) -> Repository:
     version_module.tokenize_version.cache_clear()
     index = read_index_archive(data, source=INDEX.name, keys=keyring)
     repository = Repository(index.packages, INDEX.name)
-    repository.provider_candidates  # noqa: B018 - builds the provider map
+    repository.packages_by_name  # noqa: B018 - builds the provider map
+    repository.provides_candidates  # noqa: B018
     repository.install_if_candidates  # noqa: B018
     return repository
 

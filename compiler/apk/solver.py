@@ -54,32 +54,58 @@ class Repository:
     tag: str | None = None
 
     @cached_property
-    def provider_candidates(self) -> Mapping[str, list[ApkPackage]]:
-        """Every name with the packages whose P: or raw p: value names it.
+    def packages_by_name(self) -> Mapping[str, list[ApkPackage]]:
+        """Every package name with its packages, in index order."""
+        table = {package.name: [package] for package in self.packages}
+        if len(table) == len(self.packages):
+            return table
+        table = {}
+        for package in self.packages:
+            entry = table.get(package.name)
+            if entry is None:
+                table[package.name] = [package]
+            else:
+                entry.append(package)
+        return table
+
+    @cached_property
+    def provides_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose raw p: value names it, in index order.
 
         Built without parsing dependency fields, so loading an index stays cheap; a
         malformed provide only adds a candidate that `providers_of` then drops.
         """
         table: dict[str, list[ApkPackage]] = {}
-        find = table.get
-        for package in self.packages:
-            name = package.name
-            entry = find(name)
-            if entry is None:
-                table[name] = [package]
-            else:
-                entry.append(package)
-            text = package.provides_text
-            if not text:
-                continue
-            for word in text.split():
+        for package in [package for package in self.packages if package.provides_text]:
+            for word in package.provides_text.split():
                 provided = word.partition("=")[0]
-                entry = find(provided)
+                entry = table.get(provided)
                 if entry is None:
                     table[provided] = [package]
                 else:
                     entry.append(package)
         return table
+
+    @property
+    def provider_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose P: or raw p: value names it, in index order."""
+        names = dict.fromkeys(self.packages_by_name) | dict.fromkeys(self.provides_candidates)
+        return {name: self._candidates_of(name) for name in names}
+
+    def _candidates_of(self, name: str) -> list[ApkPackage]:
+        owners = self.packages_by_name.get(name, [])
+        providers = self.provides_candidates.get(name)
+        if providers is None:
+            return owners
+        if not owners:
+            return list(dict.fromkeys(providers))
+        position = self._positions
+        candidates = dict.fromkeys([*owners, *providers])
+        return sorted(candidates, key=lambda package: position[id(package)])
+
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        return {id(package): index for index, package in enumerate(self.packages)}
 
     def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
         """Return the packages that provide `name`, each with the version it provides.
@@ -90,7 +116,7 @@ class Repository:
         entries = cache.get(name)
         if entries is None:
             found: list[tuple[ApkPackage, str | None]] = []
-            for package in dict.fromkeys(self.provider_candidates.get(name, ())):
+            for package in self._candidates_of(name):
                 if package.name == name:
                     found.append((package, package.version))
                 for provide in package.provides:
