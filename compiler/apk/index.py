@@ -314,19 +314,22 @@ def parse_index_text(text: str, *, source: str) -> tuple[ApkPackage, ...]:
 
 # One stanza in the field order that apk-tools writes (C P V A S I ... o ... k D p i), with
 # fields that loading does not keep in between. Every kept letter may appear only in its
-# slot and only once. A match starts at the blank line before its stanza, so the search
-# jumps from one "\n\n" to the next. When the stanza after a blank line has another
-# shape, the empty alternative matches instead and yields a row without a name.
-_OTHER_LINES = r"(?:\n[^CPVAIokDpi\n]:[^\n]*)*"
+# slot and only once, and P: and V: may not be empty. A match starts at the blank line
+# before its stanza, so the search jumps from one "\n\n" to the next. When the stanza
+# after a blank line has another shape, the empty alternative matches instead and yields
+# a row of empty strings. The quantifiers are possessive because no line they take could
+# match what follows them, and that spares the regex engine its backtracking records.
+_OTHER_LINES = r"(?:\n[^CPVAIokDpi\n]:[^\n]*+)*+"
 _CANONICAL_STANZA = re.compile(
-    r"\n\n(?:C:([^\n]*)\nP:([^\n]*)\nV:([^\n]*)(?:\nA:([^\n]*))?(?:\nS:[^\n]*)?"
-    r"(?:\nI:([^\n]+))?"
+    r"\n\n(?:C:([^\n]*+)\nP:([^\n]++)\nV:([^\n]++)(?:\nA:([^\n]*+))?(?:\nS:[^\n]*+)?"
+    r"(?:\nI:([^\n]++))?"
     + _OTHER_LINES
-    + r"(?:\no:([^\n]*))?"
+    + r"(?:\no:([^\n]*+))?"
     + _OTHER_LINES
-    + r"(?:\nk:(-?\d+))?(?:\nD:([^\n]*))?(?:\np:([^\n]*))?(?:\ni:([^\n]*))?(?=\n\n|\n*\Z)"
-    + r"|(?!\n*\Z))"
+    + r"(?:\nk:(-?\d+))?(?:\nD:([^\n]*+))?(?:\np:([^\n]*+))?(?:\ni:([^\n]*+))?"
+    + r"(?=\n\n|\n*\Z)|(?!\n*\Z))"
 )
+_NOT_CANONICAL = ("",) * _CANONICAL_STANZA.groups
 
 
 def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | None:
@@ -334,7 +337,7 @@ def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | N
 
     This is the fast path for real indexes: one search for the blank lines, with one
     regular expression match per stanza. The result is used only when every stanza
-    matched and has a non-empty P: and V:.
+    matched.
     """
     first_end = text.find("\n\n")
     if first_end < 0:
@@ -345,24 +348,12 @@ def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | N
         return None
     rows = [head.groups("")]
     rows += _CANONICAL_STANZA.findall(text, first_end)
+    if _NOT_CANONICAL in rows:
+        return None
 
-    packages = []
     new_package = ApkPackage
-    for ordinal, (
-        checksum,
-        name,
-        version,
-        arch,
-        installed_size,
-        origin,
-        priority,
-        depends,
-        provides,
-        iif,
-    ) in enumerate(rows):
-        if not name or not version:
-            return None
-        packages.append(
+    return tuple(
+        [
             new_package(
                 name,
                 version,
@@ -377,8 +368,20 @@ def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | N
                 ordinal,
                 installed_size or None,
             )
-        )
-    return tuple(packages)
+            for ordinal, (
+                checksum,
+                name,
+                version,
+                arch,
+                installed_size,
+                origin,
+                priority,
+                depends,
+                provides,
+                iif,
+            ) in enumerate(rows)
+        ]
+    )
 
 
 # One match per line that loading needs. Groups 1 and 2 are a kept field. Group 3 is set
