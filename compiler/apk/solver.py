@@ -72,7 +72,7 @@ class Repository:
     def provides_candidates(self) -> Mapping[str, list[ApkPackage]]:
         """Every name with the packages whose raw p: value names it, in index order.
 
-        Built without parsing dependency fields, so loading an index stays cheap; a
+        Built without parsing dependency fields, so loading an index stays cheap. A
         malformed provide only adds a candidate that `providers_of` then drops.
         """
         table: dict[str, list[ApkPackage]] = {}
@@ -169,7 +169,7 @@ class Repository:
     def install_if_candidates(self) -> Mapping[str, list[ApkPackage]]:
         """Every name with the packages whose raw i: value may name it.
 
-        Built without parsing dependency fields; `install_if_dependents_of` drops the
+        Built without parsing dependency fields, so `install_if_dependents_of` drops the
         packages whose parsed install_if does not name it.
         """
         table: dict[str, list[ApkPackage]] = {}
@@ -209,8 +209,8 @@ class Repository:
     def install_if_dependents(self) -> Mapping[str, tuple[str, ...]]:
         """Every name with the names of the packages whose install_if mentions it.
 
-        This parses the dependency fields of every package that has an i: field; a solve
-        uses `install_if_dependents_of`.
+        This parses the dependency fields of every package that has an i: field. A solve
+        calls `install_if_dependents_of` for the names it reaches instead.
         """
         table = {name: self.install_if_dependents_of(name) for name in self.install_if_candidates}
         return {name: names for name, names in table.items() if names}
@@ -245,8 +245,8 @@ def package_identity(package: ApkPackage) -> object:
     return checksum
 
 
-# A Q1 checksum as base64 encodes a 20-byte digest: 26 characters, one whose low 2 bits
-# are zero, and one "=" of padding.
+# The canonical base64 spelling of a 20-byte digest: 27 characters, the last of which has
+# its 2 unused low bits at zero, then one "=" of padding.
 _CANONICAL_Q1 = re.compile(r"Q1[A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=")
 _CANONICAL_Q1_LINE = re.compile(r"\nQ1[A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=(?=\n)")
 
@@ -853,8 +853,8 @@ class _Solver:
             self.select(unresolved)
 
     def _next_unresolved(self) -> _Name | None:
-        # Required names first, then lower priority, then deeper dependency chains; the
-        # first of equal names wins.
+        # Required names come first, then lower priority, then deeper dependency chains.
+        # Of equal names, the first in the list wins.
         best: _Name | None = None
         best_key = (True, 3, 0)
         for name in self.unresolved:
