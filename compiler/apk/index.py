@@ -74,16 +74,17 @@ class Dependency:
 class ApkPackage:
     """One package entry of an APKINDEX; field letters follow the index format.
 
-    Loading keeps the raw text of P, V, A, D, p, i, k, o and C. Dependency fields are
-    parsed on first use, and the other fields (t, S, I, L, U, T, m, c) are read from the
+    Loading keeps the raw text of P, V, A, D, p, i, k, o, C and I. Dependency fields are
+    parsed on first use, and the other fields (t, S, L, U, T, m, c) are read from the
     entry's stanza on first use. `broken` is the reason a package can never be
     installed (an invalid version or a dependency apk-tools cannot parse), or None.
     Equality is identity, since a solve keys its state by package.
     """
 
     __slots__ = (
-        "_fields", "_index", "_lazy", "_ordinal", "arch", "checksum", "depends_text",
-        "install_if_text", "name", "origin", "provider_priority", "provides_text", "version",
+        "_fields", "_index", "_installed_size", "_lazy", "_ordinal", "arch", "checksum",
+        "depends_text", "install_if_text", "name", "origin", "provider_priority",
+        "provides_text", "version",
     )  # fmt: skip
 
     def __init__(
@@ -99,6 +100,7 @@ class ApkPackage:
         install_if_text: str,
         index: _IndexText,
         ordinal: int,
+        installed_size: str | None = None,
     ) -> None:
         self.name = name  # P
         self.version = version  # V
@@ -111,6 +113,7 @@ class ApkPackage:
         self.install_if_text = install_if_text  # i, unparsed
         self._index = index
         self._ordinal = ordinal  # position of the package's stanza in the index text
+        self._installed_size = installed_size  # I, unparsed; None when absent
         self._fields: dict[str, str] | None = None
         self._lazy: tuple[object, object, object, object] | None = None
 
@@ -146,7 +149,7 @@ class ApkPackage:
 
     @property
     def installed_size(self) -> int | None:  # I
-        return self._integer("I")
+        return self._to_integer("I", self._installed_size)
 
     @property
     def license(self) -> str | None:  # L
@@ -191,7 +194,9 @@ class ApkPackage:
         return depends, provides, install_if, broken or reason
 
     def _integer(self, key: str) -> int | None:
-        value = self._stanza_fields().get(key)
+        return self._to_integer(key, self._stanza_fields().get(key))
+
+    def _to_integer(self, key: str, value: str | None) -> int | None:
         if value is None:
             return None
         try:
@@ -216,6 +221,9 @@ _DEPENDENCY_PATTERN = re.compile(
     r"(?:(?P<op>[<>=~]+)(?P<version>\S+))?"
 )
 
+# A dependency on any version of a name, without "!" or a tag: most index entries.
+_PLAIN_NAME = re.compile(r"[^<>=~@!\s]+")
+
 
 @lru_cache(maxsize=65536)
 def parse_dependency(text: str) -> Dependency:
@@ -223,6 +231,8 @@ def parse_dependency(text: str) -> Dependency:
 
     The version must be valid for every operator except the checksum match `><`.
     """
+    if _PLAIN_NAME.fullmatch(text):
+        return Dependency(text)
     match = _DEPENDENCY_PATTERN.fullmatch(text)
     if match is None:
         raise InvalidDependencyError(text)
@@ -302,46 +312,49 @@ def parse_index_text(text: str, *, source: str) -> tuple[ApkPackage, ...]:
     return packages
 
 
-# One stanza in the field order that apk-tools writes (C P V A ... o ... k D p i), with
+# One stanza in the field order that apk-tools writes (C P V A S I ... o ... k D p i), with
 # fields that loading does not keep in between. Every kept letter may appear only in its
-# slot and only once, so a stanza in any other shape does not match.
-_OTHER_LINES = r"(?:\n[^CPVAokDpi\n]:[^\n]*)*"
+# slot and only once, and P: and V: may not be empty. A match starts at the blank line
+# before its stanza, so the search jumps from one "\n\n" to the next. When the stanza
+# after a blank line has another shape, the empty alternative matches instead and yields
+# a row of empty strings. The quantifiers are possessive because no line they take could
+# match what follows them, and that spares the regex engine its backtracking records.
+_OTHER_LINES = r"(?:\n[^CPVAIokDpi\n]:[^\n]*+)*+"
 _CANONICAL_STANZA = re.compile(
-    r"(?:(?<=\n\n)|\A)C:([^\n]*)\nP:([^\n]*)\nV:([^\n]*)(?:\nA:([^\n]*))?"
+    r"\n\n(?:C:([^\n]*+)\nP:([^\n]++)\nV:([^\n]++)(?:\nA:([^\n]*+))?(?:\nS:[^\n]*+)?"
+    r"(?:\nI:([^\n]++))?"
     + _OTHER_LINES
-    + r"(?:\no:([^\n]*))?"
+    + r"(?:\no:([^\n]*+))?"
     + _OTHER_LINES
-    + r"(?:\nk:(-?\d+))?(?:\nD:([^\n]*))?(?:\np:([^\n]*))?(?:\ni:([^\n]*))?\n(?:\n|\Z)"
+    + r"(?:\nk:(-?\d+))?(?:\nD:([^\n]*+))?(?:\np:([^\n]*+))?(?:\ni:([^\n]*+))?"
+    + r"(?=\n\n|\n*\Z)|(?!\n*\Z))"
 )
+_NOT_CANONICAL = ("",) * _CANONICAL_STANZA.groups
 
 
 def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | None:
     """Parse an index whose every stanza is in apk-tools' field order, or return None.
 
-    This is the fast path for real indexes: one regular expression match per stanza.
-    The result is used only when every stanza matched and has a non-empty P: and V:.
+    This is the fast path for real indexes: one search for the blank lines, with one
+    regular expression match per stanza. The result is used only when every stanza
+    matched.
     """
-    rows = _CANONICAL_STANZA.findall(text)
-    stanzas = text.count("\n\n") + (0 if text.endswith("\n\n") else 1)
-    if not rows or len(rows) != stanzas:
+    first_end = text.find("\n\n")
+    if first_end < 0:
+        first_end = len(text)
+    # Only the first stanza has no blank line before it, so it is matched on a copy.
+    head = _CANONICAL_STANZA.match("\n\n" + text[:first_end])
+    if head is None:
+        return None
+    rows = [head.groups("")]
+    rows += _CANONICAL_STANZA.findall(text, first_end)
+    if _NOT_CANONICAL in rows:
         return None
 
-    packages = []
-    for ordinal, (
-        checksum,
-        name,
-        version,
-        arch,
-        origin,
-        priority,
-        depends,
-        provides,
-        iif,
-    ) in enumerate(rows):
-        if not name or not version:
-            return None
-        packages.append(
-            ApkPackage(
+    new_package = ApkPackage
+    return tuple(
+        [
+            new_package(
                 name,
                 version,
                 arch or None,
@@ -353,15 +366,28 @@ def _parse_canonical(text: str, index: _IndexText) -> tuple[ApkPackage, ...] | N
                 iif,
                 index,
                 ordinal,
+                installed_size or None,
             )
-        )
-    return tuple(packages)
+            for ordinal, (
+                checksum,
+                name,
+                version,
+                arch,
+                installed_size,
+                origin,
+                priority,
+                depends,
+                provides,
+                iif,
+            ) in enumerate(rows)
+        ]
+    )
 
 
 # One match per line that loading needs. Groups 1 and 2 are a kept field. Group 3 is set
 # at the first newline of a blank-line run and contains the first character after it.
 # Group 4 contains a line that is not `X:value`, and is empty for the final newline.
-_LOADED_LINE = re.compile(r"\n([PVADpikoC]):([^\n]*)|\n+(?=\n([^\n]))|\n(?![^\n]:)([^\n]*)")
+_LOADED_LINE = re.compile(r"\n([PVADpikoCI]):([^\n]*)|\n+(?=\n([^\n]))|\n(?![^\n]:)([^\n]*)")
 _REPEATABLE = frozenset("Dpi")
 
 
@@ -421,6 +447,7 @@ def _build_package(
         fields.get("i", ""),
         index,
         ordinal,
+        fields.get("I"),
     )
 
 

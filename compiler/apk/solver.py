@@ -11,9 +11,9 @@ Each step only ever disqualifies packages or locks names, so it terminates on an
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,20 +54,58 @@ class Repository:
     tag: str | None = None
 
     @cached_property
-    def provider_candidates(self) -> Mapping[str, list[ApkPackage]]:
-        """Every name with the packages whose P: or raw p: value names it.
+    def packages_by_name(self) -> Mapping[str, list[ApkPackage]]:
+        """Every package name with its packages, in index order."""
+        table = {package.name: [package] for package in self.packages}
+        if len(table) == len(self.packages):
+            return table
+        table = {}
+        for package in self.packages:
+            entry = table.get(package.name)
+            if entry is None:
+                table[package.name] = [package]
+            else:
+                entry.append(package)
+        return table
 
-        Built without parsing dependency fields, so loading an index stays cheap; a
+    @cached_property
+    def provides_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose raw p: value names it, in index order.
+
+        Built without parsing dependency fields, so loading an index stays cheap. A
         malformed provide only adds a candidate that `providers_of` then drops.
         """
         table: dict[str, list[ApkPackage]] = {}
-        for package in self.packages:
-            table.setdefault(package.name, []).append(package)
-            text = package.provides_text
-            if text:
-                for word in text.split():
-                    table.setdefault(word.partition("=")[0], []).append(package)
+        for package in [package for package in self.packages if package.provides_text]:
+            for word in package.provides_text.split():
+                provided = word.partition("=")[0]
+                entry = table.get(provided)
+                if entry is None:
+                    table[provided] = [package]
+                else:
+                    entry.append(package)
         return table
+
+    @property
+    def provider_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose P: or raw p: value names it, in index order."""
+        names = dict.fromkeys(self.packages_by_name) | dict.fromkeys(self.provides_candidates)
+        return {name: self._candidates_of(name) for name in names}
+
+    def _candidates_of(self, name: str) -> list[ApkPackage]:
+        owners = self.packages_by_name.get(name, [])
+        providers = self.provides_candidates.get(name)
+        if providers is None:
+            return owners
+        if not owners:
+            return list(dict.fromkeys(providers))
+        position = self._positions
+        candidates = dict.fromkeys([*owners, *providers])
+        return sorted(candidates, key=lambda package: position[id(package)])
+
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        return {id(package): index for index, package in enumerate(self.packages)}
 
     def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
         """Return the packages that provide `name`, each with the version it provides.
@@ -78,7 +116,7 @@ class Repository:
         entries = cache.get(name)
         if entries is None:
             found: list[tuple[ApkPackage, str | None]] = []
-            for package in dict.fromkeys(self.provider_candidates.get(name, ())):
+            for package in self._candidates_of(name):
                 if package.name == name:
                     found.append((package, package.version))
                 for provide in package.provides:
@@ -86,6 +124,29 @@ class Repository:
                         found.append((package, provide.version))
             entries = cache[name] = tuple(found)
         return entries
+
+    def first_providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
+        """Return `providers_of(name)` with each package replaced by the first package of
+        this index with its identity, without duplicates.
+
+        apk-tools drops an entry whose identity an earlier package has, so an entry whose
+        first package has another name is left out.
+        """
+        cache = self._first_provider_cache
+        entries = cache.get(name)
+        if entries is None:
+            by_identity = self.packages_by_identity
+            found: dict[tuple[ApkPackage, str | None], None] = {}
+            for package, version in self.providers_of(name):
+                first = by_identity[package_identity(package)]
+                if first.name == package.name:
+                    found[(first, version)] = None
+            entries = cache[name] = tuple(found)
+        return entries
+
+    @cached_property
+    def _first_provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
+        return {}
 
     @cached_property
     def _provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
@@ -102,24 +163,62 @@ class Repository:
     @cached_property
     def packages_by_identity(self) -> Mapping[object, ApkPackage]:
         """The first package of this index for each identity (see `package_identity`)."""
-        table: dict[object, ApkPackage] = {}
-        for package in self.packages:
-            table.setdefault(package_identity(package), package)
-        return table
+        return _index_identities(self.packages)
 
     @cached_property
-    def install_if_dependents(self) -> Mapping[str, tuple[str, ...]]:
-        """Every name with the names of the packages whose install_if mentions it."""
-        table: dict[str, dict[str, None]] = {}
+    def install_if_candidates(self) -> Mapping[str, list[ApkPackage]]:
+        """Every name with the packages whose raw i: value may name it.
+
+        Built without parsing dependency fields, so `install_if_dependents_of` drops the
+        packages whose parsed install_if does not name it.
+        """
+        table: dict[str, list[ApkPackage]] = {}
+        find_names = _CONDITION_NAME.findall
         for package in self.packages:
-            if not package.install_if_text:
+            text = package.install_if_text
+            if not text:
                 continue
-            for condition in package.install_if:
-                names = table.setdefault(condition.name, {})
-                names[package.name] = None
-                for provide in package.provides:
-                    names[provide.name] = None
-        return {name: tuple(names) for name, names in table.items()}
+            for name in find_names(text):
+                entry = table.get(name)
+                if entry is None:
+                    table[name] = [package]
+                elif entry[-1] is not package:
+                    entry.append(package)
+        return table
+
+    def install_if_dependents_of(self, name: str) -> tuple[str, ...]:
+        """Return the names of the packages whose install_if mentions `name`, and what
+        those packages provide, in index order."""
+        cache = self._install_if_cache
+        names = cache.get(name)
+        if names is None:
+            found: dict[str, None] = {}
+            for package in self.install_if_candidates.get(name, ()):
+                if any(condition.name == name for condition in package.install_if):
+                    found[package.name] = None
+                    for provide in package.provides:
+                        found[provide.name] = None
+            names = cache[name] = tuple(found)
+        return names
+
+    @cached_property
+    def _install_if_cache(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    @property
+    def install_if_dependents(self) -> Mapping[str, tuple[str, ...]]:
+        """Every name with the names of the packages whose install_if mentions it.
+
+        This parses the dependency fields of every package that has an i: field. A solve
+        calls `install_if_dependents_of` for the names it reaches instead.
+        """
+        table = {name: self.install_if_dependents_of(name) for name in self.install_if_candidates}
+        return {name: names for name, names in table.items() if names}
+
+
+# The name in each word of a raw i: value: what follows an optional "!" up to a tag or
+# an operator. A word that does not parse still yields a name, which is then dropped.
+_CONDITION_NAME = re.compile(r"(?:^|(?<=\s))!?([^<>=~@!\s]+)")
 
 
 def package_identity(package: ApkPackage) -> object:
@@ -128,18 +227,42 @@ def package_identity(package: ApkPackage) -> object:
     apk-tools keeps only the first package it loads with a given checksum, across every
     repository, even when a later entry has another name. A `Q1` checksum is base64 of a
     SHA-1 digest and is compared decoded, so spellings that differ only in the unused low
-    bits of the last character are one identity. A package without `C:` is known by its
-    name and version.
+    bits of the last character are one identity. The key of a decodable `Q1` checksum is
+    its canonical spelling, the checksum itself in real indexes. A package without `C:` is
+    known by its name and version.
     """
     checksum = package.checksum
     if checksum is None:
         return (package.name, package.version)
     if checksum.startswith("Q1"):
+        if _CANONICAL_Q1.fullmatch(checksum):
+            return checksum
         try:
-            return base64.b64decode(checksum[2:])
+            decoded = binascii.a2b_base64(checksum[2:])
         except binascii.Error:
             return checksum
+        return "Q1" + binascii.b2a_base64(decoded, newline=False).decode("ascii")
     return checksum
+
+
+# The canonical base64 spelling of a 20-byte digest: 27 characters, the last of which has
+# its 2 unused low bits at zero, then one "=" of padding.
+_CANONICAL_Q1 = re.compile(r"Q1[A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=")
+_CANONICAL_Q1_LINE = re.compile(r"\nQ1[A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=(?=\n)")
+
+
+def _index_identities(packages: Sequence[ApkPackage]) -> dict[object, ApkPackage]:
+    """Map each identity to the first package that has it."""
+    checksums = [package.checksum for package in packages]
+    if None not in checksums:
+        # Checksums that are all canonical are their own identities, so no call per package.
+        column = "\n" + "\n".join(checksums) + "\n"  # type: ignore[arg-type]
+        if column.count("\nQ1") == len(_CANONICAL_Q1_LINE.findall(column)):
+            return dict(zip(reversed(checksums), reversed(packages), strict=True))
+    table: dict[object, ApkPackage] = {}
+    for package in packages:
+        table.setdefault(package_identity(package), package)
+    return table
 
 
 @dataclass(frozen=True)
@@ -294,7 +417,7 @@ class _Name:
         self.merge_provides = 0
         self.has_virtual_provides = False
         self.in_changeset = False
-        unversioned = sum(1 for _package, version in providers if version is None)
+        unversioned = [version for _package, version in providers].count(None)
         # Names provided only without a version are decided last.
         if unversioned == 0:
             self.priority = 0
@@ -356,6 +479,15 @@ class _Solver:
 
     def _find_providers(self, name: str) -> list[tuple[_Package, str | None]]:
         providers: list[tuple[_Package, str | None]] = []
+        if len(self.repositories) == 1:
+            repository = self.repositories[0]
+            bit = self.tag_bits[repository.tag]
+            for package, version in repository.first_providers_of(name):
+                state = self.packages.get(id(package)) or self._package(package, 0)
+                state.repository_mask |= bit
+                providers.append((state, version))
+            return providers
+
         seen: set[tuple[int, str | None]] = set()
         for index, repository in enumerate(self.repositories):
             bit = self.tag_bits[repository.tag]
@@ -392,7 +524,7 @@ class _Solver:
     def _rinstall_if(self, name: str) -> list[_Name]:
         names: dict[str, None] = {}
         for repository in self.repositories:
-            for dependent in repository.install_if_dependents.get(name, ()):
+            for dependent in repository.install_if_dependents_of(name):
                 names[dependent] = None
         return [self.name(dependent) for dependent in names]
 
@@ -721,12 +853,16 @@ class _Solver:
             self.select(unresolved)
 
     def _next_unresolved(self) -> _Name | None:
+        # Required names come first, then lower priority, then deeper dependency chains.
+        # Of equal names, the first in the list wins.
         best: _Name | None = None
+        best_key = (True, 3, 0)
         for name in self.unresolved:
             if name.reverse_deps_done and name.requirers and not name.has_options:
                 return name
-            if best is None or _dequeue_order(name, best) < 0:
-                best = name
+            key = (not name.requirers, name.priority, -name.max_dep_chain)
+            if best is None or key < best_key:
+                best, best_key = name, key
         return best
 
     # Walking the decisions from the world, in install order.
@@ -797,16 +933,6 @@ def _merge_complete(name: _Name, counter: str, options: int) -> bool:
     complete = getattr(name, counter) == options
     setattr(name, counter, 0)
     return bool(complete)
-
-
-def _dequeue_order(a: _Name, b: _Name) -> int:
-    """Order unresolved names: required first, then lower priority, then deeper chains."""
-    difference = int(bool(a.requirers)) - int(bool(b.requirers))
-    if difference:
-        return -difference
-    if a.priority != b.priority:
-        return a.priority - b.priority
-    return b.max_dep_chain - a.max_dep_chain
 
 
 # Explaining a failure the way `apk add` prints "unable to select packages".
