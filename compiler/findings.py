@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from rich.text import Text
 
@@ -204,7 +205,8 @@ def _escape_property(text: str) -> str:
 def format_sarif(findings: Sequence[Finding], rules: Mapping[str, Rule]) -> str:
     """Return a SARIF 2.1.0 log with one run: the rules used and one result per finding.
 
-    Artifact URIs are relative to the working folder, under the base id `%SRCROOT%`.
+    Artifact URIs are relative to the working folder, under the base id `%SRCROOT%`, and
+    percent-encoded (RFC 3986) except for `/`, so `#`, `?`, `%` and `:` stay in the path.
     """
     used = sorted({finding.rule for finding in findings})
     rule_index = {rule_id: index for index, rule_id in enumerate(used)}
@@ -242,7 +244,7 @@ def _sarif_result(finding: Finding, rule_index: Mapping[str, int]) -> dict[str, 
     if finding.fix:
         text += f" Fix: {finding.fix}"
     physical: dict[str, Any] = {
-        "artifactLocation": {"uri": finding.display_path, "uriBaseId": "%SRCROOT%"}
+        "artifactLocation": {"uri": quote(finding.display_path, safe="/"), "uriBaseId": "%SRCROOT%"}
     }
     if finding.line is not None:
         region: dict[str, int] = {"startLine": finding.line}

@@ -1,8 +1,10 @@
 """`check --online`: confirm that everything a lock pins still exists upstream.
 
-Alpine mirrors drop superseded package builds, registries can delete manifests and
-tags can be deleted or moved, and each of those breaks a build of a Dockerfile that
-was correct when it was compiled. Every check uses the same sources as `lock`.
+Alpine mirrors drop superseded package builds, registries can delete manifests,
+tags can be deleted or moved, and release files, package versions and download URLs
+can disappear. Each of those breaks a build of a Dockerfile that was correct when it
+was compiled. Every check uses the same sources as `lock`. The checks of release,
+package registry and URL inputs are in `compiler.online_upstreams`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 from compiler.findings import Finding, Rule
 from compiler.locked import LockedGitTag, LockedImage, LockedInput, LockedPackages
 from compiler.lockfile import read_lock
+from compiler.online_upstreams import UPSTREAM_RULES, UpstreamChecks
 from compiler.settings import ResolveOptions
 from compiler.sources.git import GitRef, GitTagsNotFoundError, list_tags
 from compiler.sources.once import OnceMap
@@ -35,7 +38,7 @@ ONLINE_RULES: dict[str, Rule] = {
         Rule("git-tag-moved", "error", "A locked git tag now points at another commit."),
         Rule("upstream-unreachable", "error", "An upstream source could not be asked."),
     )
-}
+} | UPSTREAM_RULES
 
 Check = Callable[[], list[Finding]]
 
@@ -54,6 +57,7 @@ def check_upstream(
 
     sources = open_sources(catalog, options)
     tags: OnceMap[tuple[GitRef, ...]] = OnceMap()
+    upstream = UpstreamChecks(sources)
     checks: list[Check] = []
     for name in names:
         entry = catalog.images[name]
@@ -64,7 +68,7 @@ def check_upstream(
         if lock is None:
             continue
         for input_name, locked in sorted(lock.inputs.items()):
-            checks.extend(_checks_for(sources, tags, entry, input_name, locked))
+            checks.extend(_checks_for(sources, tags, upstream, entry, input_name, locked))
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -77,6 +81,7 @@ def check_upstream(
 def _checks_for(
     sources: Sources,
     tags: OnceMap[tuple[GitRef, ...]],
+    upstream: UpstreamChecks,
     entry: ImageEntry,
     input_name: str,
     locked: LockedInput,
@@ -91,7 +96,7 @@ def _checks_for(
         ]
     if isinstance(locked, LockedGitTag):
         return [lambda: _check_git_tag(sources, tags, locked, report)]
-    return []
+    return upstream.checks_for(locked, report.finding)
 
 
 class _Reporter:

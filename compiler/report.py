@@ -3,11 +3,16 @@
 Reporters build rich renderables and strings; only the CLI prints them. Every format
 except JSON cuts digests to 12 hex characters and keeps versions whole; JSON keeps every
 value whole. Images appear in the order of the mapping they are given.
+
+Every format except JSON, which escapes them itself, shows control characters in image
+names, material names and values as `\\xNN` (or `\\uNNNN`), so a hostile lock cannot
+break a table row or add a line to a commit message.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 
 from rich import box
@@ -32,6 +37,9 @@ from compiler.changes import (
 NONE = "(none)"
 FORMATS = ("table", "text", "json", "markdown", "commit")
 REPORT_FORMAT = 1  # version of the JSON report's layout
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators, which
+# `str.splitlines` and some editors also treat as line breaks.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Colours of the change column in tables; NO_COLOR removes them, the words stay.
 KIND_STYLES: dict[str, str] = {
@@ -81,7 +89,7 @@ def changes_table(changes: ChangesByImage) -> Group | None:
 
 def _image_table(image: str, changes: Sequence[Change]) -> Table:
     table = Table(
-        title=f"{image}: {count_changes(len(changes))}",
+        title=Text(f"{escape_controls(image)}: {count_changes(len(changes))}"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -91,10 +99,11 @@ def _image_table(image: str, changes: Sequence[Change]) -> Table:
     table.add_column("new", overflow="fold")
     table.add_column("change", no_wrap=True)
     for change in changes:
+        # Text, not str, so that rich does not read `[...]` in a value as console markup.
         table.add_row(
-            change.material,
-            display_value(change.old),
-            display_value(change.new),
+            Text(escape_controls(change.material)),
+            Text(display_value(change.old)),
+            Text(display_value(change.new)),
             Text(change.label, style=KIND_STYLES.get(change.kind, "")),
         )
     return table
@@ -106,16 +115,15 @@ def format_text(changes: ChangesByImage) -> str:
     for image, image_changes in changes.items():
         if not image_changes:
             continue
-        material_width = max(len(change.material) for change in image_changes)
+        materials = [escape_controls(change.material) for change in image_changes]
+        material_width = max(len(material) for material in materials)
         old_width = max(len(display_value(change.old)) for change in image_changes)
         new_width = max(len(display_value(change.new)) for change in image_changes)
-        lines = [f"{image}: {count_changes(len(image_changes))}"]
-        for change in image_changes:
+        lines = [f"{escape_controls(image)}: {count_changes(len(image_changes))}"]
+        for material, change in zip(materials, image_changes, strict=True):
             old = display_value(change.old).ljust(old_width)
             new = display_value(change.new).ljust(new_width)
-            lines.append(
-                f"  {change.material.ljust(material_width)}  {old} -> {new}  ({change.label})"
-            )
+            lines.append(f"  {material.ljust(material_width)}  {old} -> {new}  ({change.label})")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) if blocks else "no changes"
 
@@ -153,14 +161,14 @@ def format_markdown(changes: ChangesByImage) -> str:
     sections = [f"{count_changes(total).capitalize()} in {image_count}."]
     for image, image_changes in changed.items():
         rows = [
-            f"### {_markdown_escape(image)}",
+            f"### {_markdown_escape(escape_controls(image))}",
             "",
             "| material | old | new | change |",
             "| --- | --- | --- | --- |",
         ]
         for change in image_changes:
             cells = (
-                _markdown_code(change.material),
+                _markdown_code(escape_controls(change.material)),
                 _markdown_code(display_value(change.old)),
                 _markdown_code(display_value(change.new)),
                 change.label,
@@ -180,9 +188,10 @@ def format_commit_message(image: str, changes: Sequence[Change]) -> str:
     if not changes:
         raise ValueError(f"no changes for image {image!r} to write a commit message about")
     lines = [commit_line(change) for change in sorted(changes, key=lambda item: item.material)]
+    subject = f"[{escape_controls(image)}]"
     if len(lines) == 1:
-        return f"[{image}] {lines[0]}"
-    return f"[{image}] {len(lines)} changes\n\n" + "\n".join(lines)
+        return f"{subject} {lines[0]}"
+    return f"{subject} {len(lines)} changes\n\n" + "\n".join(lines)
 
 
 def format_commit_messages(changes: ChangesByImage) -> str:
@@ -196,12 +205,26 @@ def format_commit_messages(changes: ChangesByImage) -> str:
 
 def commit_line(change: Change) -> str:
     """Return `MATERIAL OLD->NEW` with digests cut and `(none)` for an absent side."""
-    return f"{change.material} {display_value(change.old)}->{display_value(change.new)}"
+    material = escape_controls(change.material)
+    return f"{material} {display_value(change.old)}->{display_value(change.new)}"
 
 
 def display_value(value: str | None) -> str:
-    """Return a value as reports show it: `(none)` when absent, digests cut to 12 hex."""
-    return NONE if value is None else shorten_value(value)
+    """Return a value as reports show it: `(none)` when absent, digests cut to 12 hex.
+
+    Control characters are escaped with `escape_controls`.
+    """
+    return NONE if value is None else escape_controls(shorten_value(value))
+
+
+def escape_controls(text: str) -> str:
+    """Replace each control character or line separator of `text` with a `\\x` or `\\u` escape."""
+    return CONTROL_CHARACTER.sub(_escape_control, text)
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def count_changes(count: int) -> str:

@@ -17,12 +17,13 @@ from ruamel.yaml import YAML
 from compiler.build.targets import BuildTarget
 from spec.errors import InvalidInputError
 
-# GitHub Actions job ids: a letter or `_`, then letters, digits, `-` and `_`.
-_JOB_ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
+# GitHub Actions job ids and buildx bake target names allow only letters, digits, `-`
+# and `_` (job ids must also start with a letter or `_`, which the `build-` prefix gives).
+_ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
 
 
-class JobIdConflictError(InvalidInputError):
-    """Two image names map to the same GitHub Actions job id."""
+class IdConflictError(InvalidInputError):
+    """Two image names map to the same GitHub Actions job id or bake target name."""
 
 
 def format_text(targets: Sequence[BuildTarget]) -> str:
@@ -74,8 +75,10 @@ def format_bake(targets: Sequence[BuildTarget]) -> str:
     named context against the normalised `FROM` reference (tag and digest included),
     so the context key is the pinned reference the Dockerfile uses; the dependent is
     then built on the base that bake has just built instead of the locked digest.
+    Target names are image names with each character outside `[A-Za-z0-9_-]` replaced
+    by `-`. Raises IdConflictError when two image names give the same target name.
     """
-    included = {target.name for target in targets}
+    target_names = _map_names(targets, "", "bake target name")
     bake_targets: dict[str, dict[str, Any]] = {}
     for target in targets:
         entry: dict[str, Any] = {
@@ -85,15 +88,15 @@ def format_bake(targets: Sequence[BuildTarget]) -> str:
             "platforms": list(target.platforms),
         }
         contexts = {
-            reference: f"target:{base}"
+            reference: f"target:{target_names[base]}"
             for base, reference in sorted(target.bases.items())
-            if base in included
+            if base in target_names
         }
         if contexts:
             entry["contexts"] = contexts
-        bake_targets[target.name] = entry
+        bake_targets[target_names[target.name]] = entry
     document = {
-        "group": {"default": {"targets": [target.name for target in targets]}},
+        "group": {"default": {"targets": [target_names[target.name] for target in targets]}},
         "target": bake_targets,
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -104,9 +107,9 @@ def format_github_actions(targets: Sequence[BuildTarget]) -> str:
 
     Each job runs `pinwright build --push NAME` on a runner with buildah; registry
     credentials come from the runner's Docker config, which the workflow does not set up.
-    Raises JobIdConflictError when two image names give the same job id.
+    Raises IdConflictError when two image names give the same job id.
     """
-    job_ids = _job_ids(targets)
+    job_ids = _map_names(targets, "build-", "GitHub Actions job id")
     jobs: dict[str, Any] = {}
     for target in targets:
         job: dict[str, Any] = {"name": f"build {target.name}", "runs-on": "ubuntu-latest"}
@@ -148,16 +151,20 @@ def _dot_id(name: str) -> str:
     return json.dumps(name)
 
 
-def _job_ids(targets: Sequence[BuildTarget]) -> dict[str, str]:
+def _map_names(targets: Sequence[BuildTarget], prefix: str, kind: str) -> dict[str, str]:
+    """Map each image name to `prefix` + the name with invalid characters replaced by `-`.
+
+    Raises IdConflictError naming both images when two names map to the same id.
+    """
     owners: dict[str, str] = {}
     result: dict[str, str] = {}
     for target in targets:
-        job_id = "build-" + _JOB_ID_INVALID.sub("-", target.name)
-        if job_id in owners:
-            raise JobIdConflictError(
-                f"images {owners[job_id]!r} and {target.name!r} both map to GitHub Actions "
-                f"job id {job_id!r}; rename one of them"
+        mapped = prefix + _ID_INVALID.sub("-", target.name)
+        if mapped in owners:
+            raise IdConflictError(
+                f"images {owners[mapped]!r} and {target.name!r} both map to {kind} "
+                f"{mapped!r}; rename one of them"
             )
-        owners[job_id] = target.name
-        result[target.name] = job_id
+        owners[mapped] = target.name
+        result[target.name] = mapped
     return result

@@ -106,3 +106,9 @@ def read_record(path: Path) -> BuildRecord | None:
             f"invalid build record ({error}); delete it to build the image again",
             location=Location(path),
         ) from error
+    except RecursionError as error:
+        raise BuildRecordInvalidError(
+            "invalid build record (JSON nested too deeply to read); delete it to build the "
+            "image again",
+            location=Location(path),
+        ) from error

@@ -17,7 +17,7 @@ from compiler.commands.options import (
     open_catalog,
     resolve_options,
 )
-from compiler.diff.commits import commit_images, prepare_commits
+from compiler.diff.commits import ImageCommitError, commit_images, prepare_commits
 from compiler.report import render_changes
 from spec.errors import InvalidInputError
 
@@ -71,6 +71,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.print(report, markup=False, emoji=False, highlight=False)
 
     if plan is not None:
-        for commit in commit_images(plan, outcome.order):
-            console.print(f"committed {commit.commit[:12]} {commit.subject}", markup=False)
+        try:
+            for commit in commit_images(plan, outcome.order):
+                console.print(f"committed {commit.commit[:12]} {commit.subject}", markup=False)
+        except ImageCommitError as error:
+            # The lock and Dockerfile are written either way, so `finish` still lists them.
+            outcome.failures.append(error)
     return finish(outcome, console)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from compiler.report import CONTROL_CHARACTER
 from spec.errors import InvalidInputError, Location
 
 GENERATED_PREFIX = "# Generated from "
@@ -74,11 +75,18 @@ def parse_bom_dockerfile(text: str, path: Path) -> BomDockerfile:
 
 
 def parse_bom_line(value: str, location: Location) -> dict[str, str]:
-    """Parse the JSON object of a `# BOM:` line; raises BomInvalidError."""
+    """Parse the JSON object of a `# BOM:` line; raises BomInvalidError.
+
+    Names and values with control characters or line separators are rejected, because
+    JSON escapes such as `\\n` would otherwise carry them into reports.
+    """
     try:
         data = json.loads(value)
     except json.JSONDecodeError as error:
         message = f"invalid JSON after `# BOM:`: {error.msg}"
+        raise BomInvalidError(message, location=location) from error
+    except RecursionError as error:
+        message = "invalid JSON after `# BOM:`: nested too deeply to read"
         raise BomInvalidError(message, location=location) from error
     if not isinstance(data, dict) or not all(
         isinstance(name, str) and isinstance(version, str) for name, version in data.items()
@@ -87,6 +95,13 @@ def parse_bom_line(value: str, location: Location) -> dict[str, str]:
             "invalid `# BOM:` line: expected a JSON object of material names to strings",
             location=location,
         )
+    for name, version in sorted(data.items()):
+        if CONTROL_CHARACTER.search(name) or CONTROL_CHARACTER.search(version):
+            raise BomInvalidError(
+                f"invalid `# BOM:` line: material {name!r} with value {version!r} contains a "
+                "control character or line separator",
+                location=location,
+            )
     return {name: normalise_value(name, version) for name, version in sorted(data.items())}
 
 

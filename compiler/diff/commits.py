@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,13 @@ LISTED_PATHS = 5
 
 class UnrelatedStagedChangesError(InvalidInputError):
     """The index contains staged changes that an image commit must not carry along."""
+
+
+class ImageCommitError(PinwrightError):
+    """git failed to commit the files of one image, for example because a hook rejected it.
+
+    The files themselves are fine, so this is not invalid input and exits with 1.
+    """
 
 
 @dataclass(frozen=True)
@@ -66,13 +73,13 @@ def prepare_commits(catalog: Catalog, images: Sequence[str]) -> CommitPlan:
     return CommitPlan(catalog=catalog, toplevel=toplevel, images=tuple(images))
 
 
-def commit_images(plan: CommitPlan, order: Sequence[str]) -> list[ImageCommit]:
+def commit_images(plan: CommitPlan, order: Sequence[str]) -> Iterator[ImageCommit]:
     """Commit, in `order`, each image of the plan whose lock or Dockerfile differs from HEAD.
 
-    Each commit holds only that image's lock and Dockerfile. Raises GitCommandError when
-    a commit fails, after resetting the index entries of that image; earlier commits stay.
+    Each commit holds only that image's lock and Dockerfile, and is yielded once made.
+    Raises ImageCommitError when a commit fails, after resetting the index entries of
+    that image; earlier commits stay.
     """
-    commits: list[ImageCommit] = []
     for image in order:
         if image not in plan.images:
             continue
@@ -81,10 +88,12 @@ def commit_images(plan: CommitPlan, order: Sequence[str]) -> list[ImageCommit]:
         if not changed:
             continue
         message = build_commit_message(plan, image, paths[0])
-        commit = gitrepo.commit_paths(plan.toplevel, changed, message)
+        try:
+            commit = gitrepo.commit_paths(plan.toplevel, changed, message)
+        except gitrepo.GitCommandError as error:
+            raise ImageCommitError(f"committing image {image} failed: {error.message}") from error
         logger.info("committed %s for %s", commit, image)
-        commits.append(ImageCommit(image=image, commit=commit, subject=message.splitlines()[0]))
-    return commits
+        yield ImageCommit(image=image, commit=commit, subject=message.splitlines()[0])
 
 
 def build_commit_message(plan: CommitPlan, image: str, lock_path: str) -> str:

@@ -11,10 +11,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from compiler import gitrepo
 from compiler.diff.bom import BomDockerfile, has_bom, parse_bom_dockerfile
-from compiler.lockfile import LOCK_FORMAT, LockInvalidError
+from compiler.lockfile import LOCK_FORMAT, LockInvalidError, find_invalid_value
+from compiler.report import CONTROL_CHARACTER
 from spec.catalog import CONFIG_FILE, DOCKERFILE, IMAGES_DIR, LOCK_FILE, CatalogNotFoundError
 from spec.errors import InvalidInputError, Location
 
@@ -45,15 +47,26 @@ def read_lock_materials(text: str, origin: Path) -> tuple[str, dict[str, str]]:
     """Return the image name and the `materials` map of lockfile `text` read from `origin`.
 
     Only the flat map is read, so locks holding input kinds this version does not know
-    still compare. Raises LockInvalidError.
+    still compare. Every value is checked like `pinwright lock` checks it, and material
+    names must be free of control characters, because a lock from another revision may
+    be hostile. Raises LockInvalidError.
     """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         location = Location(origin, error.lineno, error.colno)
         raise LockInvalidError(f"invalid JSON: {error.msg}", location=location) from error
-    if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
-        found = data.get("format") if isinstance(data, dict) else None
+    except RecursionError as error:
+        raise LockInvalidError(
+            "invalid JSON: nested too deeply to read", location=Location(origin)
+        ) from error
+    if not isinstance(data, dict):
+        raise LockInvalidError(
+            "invalid lockfile: expected a JSON object at the top level",
+            location=Location(origin),
+        )
+    if data.get("format") != LOCK_FORMAT:
+        found = data.get("format")
         raise LockInvalidError(
             f"unsupported lockfile format {found!r} (expected {LOCK_FORMAT})",
             location=Location(origin),
@@ -70,7 +83,28 @@ def read_lock_materials(text: str, origin: Path) -> tuple[str, dict[str, str]]:
             "malformed lockfile: every value of `materials` must be a string",
             location=Location(origin),
         )
+    _check_lock_values(data, materials, origin)
     return image, dict(sorted(materials.items()))
+
+
+def _check_lock_values(data: Any, materials: Mapping[str, str], origin: Path) -> None:
+    """Raise LockInvalidError for a value or material name that cannot be trusted."""
+    try:
+        problem = find_invalid_value(data)
+    except RecursionError as error:
+        raise LockInvalidError(
+            "invalid lockfile: values nested too deeply to check", location=Location(origin)
+        ) from error
+    if problem is not None:
+        raise LockInvalidError(f"invalid lockfile value {problem}", location=Location(origin))
+
+    for name in sorted(materials):
+        if CONTROL_CHARACTER.search(name):
+            raise LockInvalidError(
+                f"invalid material name {name!r}: it contains a control character or "
+                "line separator",
+                location=Location(origin),
+            )
 
 
 def read_file_side(path: Path) -> Side:
@@ -79,7 +113,9 @@ def read_file_side(path: Path) -> Side:
     Raises DiffInputNotFoundError, LockInvalidError, BomMissingError or BomInvalidError.
     """
     text = _read_text(path)
-    if text.lstrip().startswith("{"):
+    # A Dockerfile never starts with `{` or `[`, so a JSON object or array is read as a
+    # lockfile and gets the lockfile's error, not the missing `# BOM:` line's.
+    if text.lstrip().startswith(("{", "[")):
         image, materials = read_lock_materials(text, path)
         return Side(label=str(path), images={image: materials})
     bom = parse_bom_dockerfile(text, path)

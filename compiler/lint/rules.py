@@ -371,7 +371,7 @@ def _add_operands(arguments: str) -> list[str]:
     if text.startswith("["):
         try:
             words = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return text.split()
         if isinstance(words, list):
             return [str(word) for word in words]

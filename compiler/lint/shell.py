@@ -29,7 +29,7 @@ def run_script(arguments: str, heredocs: tuple[str, ...]) -> str:
     if text.startswith("["):
         try:
             words = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             words = None
         if isinstance(words, list) and all(isinstance(word, str) for word in words):
             if len(words) >= 3 and words[1] == "-c":

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from compiler.build.chain import change_reason, is_transient
 from compiler.build.process import CommandResult, mask_arguments
-from compiler.build.record import BuildRecord, PushRecord, format_record, read_record, write_record
+from compiler.build.record import (
+    BuildRecord,
+    BuildRecordInvalidError,
+    PushRecord,
+    format_record,
+    read_record,
+    write_record,
+)
 from compiler.build.targets import BuildTarget
+from spec.errors import Location
 
 TARGET = BuildTarget(
     name="app",
@@ -67,3 +77,31 @@ def test_record_round_trip_is_deterministic(tmp_path: Path) -> None:
     assert read_record(path) == record
     assert path.read_text() == format_record(record)
     assert read_record(tmp_path / "missing.json") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"a":' * 100_000,
+            "invalid build record (JSON nested too deeply to read); delete it to build the "
+            "image again",
+        ),
+        (
+            "[]",
+            "invalid build record ('list' object has no attribute 'get'); delete it to "
+            "build the image again",
+        ),
+    ],
+    ids=["deep", "array"],
+)
+def test_record_invalid_rejected(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "image.build.json"
+    path.write_text(text)
+
+    with pytest.raises(BuildRecordInvalidError) as raised:
+        read_record(path)
+
+    assert raised.value.message == message
+    assert raised.value.location == Location(path)
+    assert raised.value.exit_code == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.build.export import JobIdConflictError, format_github_actions
+from compiler.build.export import IdConflictError, format_bake, format_github_actions
 from compiler.build.targets import BuildTarget, build_targets, version_tag
 from compiler.cli import main
 from compiler.locked import LockedGitTag, LockedImage
@@ -188,13 +188,40 @@ def test_github_actions_workflow(catalog_root: Path, capsys: pytest.CaptureFixtu
     assert last_step["run"] == "pinwright build --push tool"
 
 
-def test_github_actions_job_id_conflict() -> None:
-    def target(name: str) -> BuildTarget:
-        return BuildTarget(name, name, name, name, ("latest",), ("linux/amd64",), (), {})
+def make_target(name: str, bases: dict[str, str] | None = None) -> BuildTarget:
+    """Return a target for `name` built on the catalog images in `bases`."""
+    bases = bases or {}
+    return BuildTarget(
+        name, name, name, name, ("latest",), ("linux/amd64",), tuple(sorted(bases)), bases
+    )
 
-    with pytest.raises(JobIdConflictError) as caught:
-        format_github_actions([target("web.api"), target("web-api")])
+
+def test_github_actions_job_id_conflict() -> None:
+    with pytest.raises(IdConflictError) as caught:
+        format_github_actions([make_target("web.api"), make_target("web-api")])
     assert str(caught.value) == (
         "images 'web.api' and 'web-api' both map to GitHub Actions job id 'build-web-api'; "
         "rename one of them"
     )
+
+
+def test_bake_maps_invalid_target_characters() -> None:
+    targets = [
+        make_target("web.api"),
+        make_target("py3.12+tools", {"web.api": "r.test/web.api:latest"}),
+    ]
+    bake = json.loads(format_bake(targets))
+
+    assert bake["group"] == {"default": {"targets": ["web-api", "py3-12-tools"]}}
+    assert sorted(bake["target"]) == ["py3-12-tools", "web-api"]
+    assert bake["target"]["py3-12-tools"]["contexts"] == {"r.test/web.api:latest": "target:web-api"}
+    assert bake["target"]["web-api"]["context"] == "web.api"
+
+
+def test_bake_target_name_conflict() -> None:
+    with pytest.raises(IdConflictError) as caught:
+        format_bake([make_target("web.api"), make_target("web-api")])
+    assert str(caught.value) == (
+        "images 'web.api' and 'web-api' both map to bake target name 'web-api'; rename one of them"
+    )
+    assert caught.value.exit_code == 2

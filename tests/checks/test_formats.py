@@ -7,6 +7,7 @@ import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import pytest
@@ -142,3 +143,24 @@ def test_every_rule_has_a_summary() -> None:
         for rule_id, rule in rules.items():
             assert rule.id == rule_id
             assert rule.summary.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("folder", "uri"),
+    [
+        ("c8 #x?", "c8%20%23x%3F/Dockerfile"),
+        ("a:b%25", "a%3Ab%2525/Dockerfile"),
+        ("plain-dir_1.2~", "plain-dir_1.2~/Dockerfile"),
+    ],
+)
+def test_sarif_uri_is_percent_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, uri: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    finding = Finding("from-latest", "error", Path(folder) / "Dockerfile", 1, 1, "FROM x")
+    log = json.loads(format_sarif([finding], LINT_RULES))
+
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == uri
+    assert urlsplit(uri).path == uri
+    assert unquote(uri) == f"{folder}/Dockerfile"

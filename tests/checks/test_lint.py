@@ -137,3 +137,10 @@ def test_lint_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "dirty.Dockerfile:1:6: error: FROM alpine has no digest [from-unpinned]" in (
         capsys.readouterr().out
     )
+
+
+def test_deeply_nested_exec_form_read_as_shell_form() -> None:
+    nested = "[" * 100_000
+    text = f"FROM alpine@{DIGEST}\nRUN {nested}\nADD {nested} /x\nRUN wget https://a.test/x\n"
+
+    assert lint(text) == [("download-unverified", 4, 10)]

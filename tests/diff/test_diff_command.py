@@ -289,3 +289,67 @@ def test_diff_catalog_at_repository_top(
     assert run_diff(root, "--format", "commit") == 1
 
     assert capsys.readouterr().out == f"[app] {TOOL} v1.2.3->v1.2.4\n"
+
+
+def forge_materials(path: Path, name: str, value: str) -> None:
+    """Add material `name` with `value` to the lockfile at `path`, as a hostile commit could."""
+    data = json.loads(path.read_text())
+    data["materials"][name] = value
+    path.write_text(json.dumps(data, indent=2))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "apk:musl\n[evil] forged",
+            "1",
+            "invalid material name 'apk:musl\\n[evil] forged': it contains a control "
+            "character or line separator",
+        ),
+        (
+            "apk:musl",
+            "1.2.4-r1\n\nSigned-off-by: someone",
+            "invalid lockfile value materials.apk:musl: control character in "
+            "'1.2.4-r1\\n\\nSigned-off-by: someone'",
+        ),
+    ],
+    ids=["name", "value"],
+)
+def test_diff_rejects_hostile_lock_at_revision(
+    catalog: Path, capsys: pytest.CaptureFixture[str], name: str, value: str, message: str
+) -> None:
+    forge_materials(catalog / "images/base/image.lock.json", name, value)
+    commit_all(catalog.parent, "Forge a material")
+    write_base(catalog, sha("bbbb"), "1.2.4-r2")
+    commit_all(catalog.parent, "Update base")
+
+    assert run_diff(catalog, "--from", "HEAD~1", "--to", "HEAD", "--format", "commit") == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"HEAD~1:catalog/images/base/image.lock.json: {message}\n"
+
+
+def test_diff_rejects_json_array(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = write_lock(tmp_path / "new", "app", {"tool": tag_input(TOOL[4:], "v1.2.3")})
+    old = tmp_path / "old.json"
+    old.write_text("[]\n")
+
+    assert main(["diff", str(old), str(new)]) == 2
+
+    assert capsys.readouterr().err == (
+        f"{old}: invalid lockfile: expected a JSON object at the top level\n"
+    )
+
+
+def test_diff_rejects_deeply_nested_lock(
+    catalog: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (catalog / "images/base/image.lock.json").write_text('{"a":' * 100_000)
+
+    assert run_diff(catalog) == 2
+
+    assert capsys.readouterr().err == (
+        f"{catalog}/images/base/image.lock.json: invalid JSON: nested too deeply to read\n"
+    )

@@ -213,3 +213,50 @@ def test_render_changes_rejects_unknown_format() -> None:
 
 def test_render_changes_table_without_changes() -> None:
     assert render_changes({}, "table") == "no changes"
+
+
+HOSTILE = {
+    "img\n# forged": [
+        Change("img\n# forged", "apk:a\r\n| x | y |", "1\x1b[31m", "2\u2028Signed-off-by: x")
+    ]
+}
+
+
+def test_text_escapes_control_characters() -> None:
+    assert format_text(HOSTILE) == (
+        "img\\x0a# forged: 1 change\n"
+        "  apk:a\\x0d\\x0a| x | y |  1\\x1b[31m -> 2\\u2028Signed-off-by: x  (changed)"
+    )
+
+
+def test_markdown_escapes_control_characters() -> None:
+    assert format_markdown(HOSTILE).splitlines()[2:] == [
+        "### img\\\\x0a\\# forged",
+        "",
+        "| material | old | new | change |",
+        "| --- | --- | --- | --- |",
+        "| `apk:a\\x0d\\x0a\\| x \\| y \\|` | `1\\x1b[31m` | `2\\u2028Signed-off-by: x` | changed |",
+    ]
+
+
+def test_commit_message_escapes_control_characters() -> None:
+    assert format_commit_messages(HOSTILE) == (
+        "[img\\x0a# forged] apk:a\\x0d\\x0a| x | y | 1\\x1b[31m->2\\u2028Signed-off-by: x"
+    )
+
+
+def test_table_escapes_control_characters_and_markup() -> None:
+    changes = {"img": [Change("img", "apk:[bold]a\n", "[red]1", "2\x07")]}
+    output = render_table(changes, terminal=True)
+
+    assert "apk:[bold]a\\x0a" in output
+    assert "[red]1" in output
+    assert "2\\x07" in output
+    assert "\x07" not in output
+
+
+def test_json_escapes_control_characters() -> None:
+    output = format_json(HOSTILE)
+
+    assert "\n# forged" not in output
+    assert json.loads(output)["images"][0]["image"] == "img\n# forged"

@@ -77,7 +77,14 @@ def test_bom_missing_line_rejected(tmp_path: Path) -> None:
         ),
         ('["apk:musl"]', "expected a JSON object of material names to strings"),
         ('{"apk:musl": 1}', "expected a JSON object of material names to strings"),
+        (
+            '{"apk:musl\\nforged": "1"}',
+            "material 'apk:musl\\nforged' with value '1' contains a control character",
+        ),
+        ('{"apk:musl": "1\\u2028forged"}', "contains a control character or line separator"),
+        ('{"a":' * 100_000, "invalid JSON after `# BOM:`: nested too deeply to read"),
     ],
+    ids=["broken", "array", "number", "newline-name", "separator-value", "deep"],
 )
 def test_bom_invalid_line_rejected(tmp_path: Path, bom: str, message: str) -> None:
     with pytest.raises(BomInvalidError) as raised:
@@ -104,6 +111,38 @@ def test_lock_materials_read(tmp_path: Path) -> None:
             '{"format": 1, "image": "a", "materials": {"apk:musl": 3}}',
             "every value of `materials` must be a string",
         ),
+        ("[1, 2]", "invalid lockfile: expected a JSON object at the top level"),
+        ('"text"', "invalid lockfile: expected a JSON object at the top level"),
+        (
+            '{"format": 1, "image": "a", "materials": {"apk:musl\\n[b] forged": "1"}}',
+            "invalid material name 'apk:musl\\n[b] forged': it contains a control character",
+        ),
+        (
+            '{"format": 1, "image": "a", "materials": {"apk:musl": "1\\r\\nforged"}}',
+            "invalid lockfile value materials.apk:musl: control character in '1\\r\\nforged'",
+        ),
+        (
+            '{"format": 1, "image": "a\\u001b[2J", "materials": {}}',
+            "invalid lockfile value image: control character in 'a\\x1b[2J'",
+        ),
+        (
+            '{"format": 1, "image": "a", "materials": {}, "inputs": {"x": {"digest": "sha256:1"}}}',
+            "invalid lockfile value inputs.x.digest: expected a digest",
+        ),
+        ('{"a":' * 100_000, "invalid JSON: nested too deeply to read"),
+    ],
+    ids=[
+        "broken",
+        "format",
+        "shape",
+        "value-type",
+        "array",
+        "string",
+        "newline-name",
+        "newline-value",
+        "escape-image",
+        "bad-digest",
+        "deep",
     ],
 )
 def test_lock_invalid_rejected(tmp_path: Path, text: str, message: str) -> None:
@@ -111,6 +150,36 @@ def test_lock_invalid_rejected(tmp_path: Path, text: str, message: str) -> None:
         read_lock_materials(text, tmp_path / "image.lock.json")
 
     assert message in raised.value.message
+    assert raised.value.exit_code == 2
+    assert raised.value.location is not None
+    assert raised.value.location.path == tmp_path / "image.lock.json"
+
+
+def test_lock_values_nested_too_deeply_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mocked fault: on Python 3.11 json.loads and the value check share one recursion
+    # limit, so a real document deep enough for the check is already too deep to parse.
+    def recurse(value: object, where: str = "") -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("compiler.diff.sides.find_invalid_value", recurse)
+    text = '{"format": 1, "image": "a", "materials": {}}'
+
+    with pytest.raises(LockInvalidError) as raised:
+        read_lock_materials(text, tmp_path / "image.lock.json")
+
+    assert raised.value.message == "invalid lockfile: values nested too deeply to check"
+
+
+def test_json_array_file_read_as_lockfile(tmp_path: Path) -> None:
+    path = tmp_path / "image.lock.json"
+    path.write_text("  [\n]\n")
+
+    with pytest.raises(LockInvalidError) as raised:
+        read_path_sides(path, path)
+
+    assert raised.value.message == "invalid lockfile: expected a JSON object at the top level"
 
 
 def test_two_lockfiles_compare_as_one_image(tmp_path: Path) -> None:

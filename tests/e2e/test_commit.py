@@ -297,10 +297,14 @@ def test_update_commit_rejected_by_hook_unstages_files(
     hook.write_text("#!/bin/sh\necho rejected by the test hook >&2\nexit 1\n")
     hook.chmod(0o755)
 
-    assert run_update(repository, "--commit", "base") == 2
+    assert run_update(repository, "--commit", "base") == 1
 
-    error = capsys.readouterr().err
-    assert "rejected by the test hook" in error
+    captured = capsys.readouterr()
+    assert captured.err.startswith("committing image base failed: `git commit ")
+    assert captured.err.endswith(": rejected by the test hook\n")
+    assert captured.out.endswith(
+        "wrote images/base/image.lock.json\nwrote images/base/Dockerfile\n"
+    )
     assert log_subjects(repository) == ["Start"]
     assert git(repository, "diff", "--cached", "--name-only") == ""
     assert (repository / BASE_FILES[1]).is_file()
