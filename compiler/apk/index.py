@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.hashes import SHA1, SHA256, HashAlgorithm
 
 from compiler.apk.keys import KeyRing
-from compiler.apk.version import OPERATORS, is_valid_version
+from compiler.apk.version import OPERATORS, VALID_VERSION, is_valid_version
 from spec.errors import InvalidInputError, PinwrightError
 
 logger = logging.getLogger(__name__)
@@ -249,32 +249,36 @@ def parse_dependency(text: str) -> Dependency:
     return Dependency(name, op, version, conflict, tag)
 
 
-# `_DEPENDENCY_PATTERN` for every word of a space-separated field at once. A word that the
-# pattern does not match as a whole yields no row, because a row must start and end at the
-# edges of a word.
+# `_DEPENDENCY_PATTERN` for every word of a space-separated field at once, with versions
+# checked by the pattern of valid versions. A word that the pattern does not match as a
+# whole yields no row, because a row must start and end at the edges of a word. Since a
+# version starts with a digit, the greedy operator takes every operator character, as in
+# `_DEPENDENCY_PATTERN`.
 _DEPENDENCY_WORD = re.compile(
-    r"(?<!\S)(!?)([^<>=~@!\s]+)(?:@([^<>=~@\s]+))?(?:([<>=~]+)(\S+))?(?!\S)"
+    r"(?<!\S)(!?)([^<>=~@!\s]+)(?:@([^<>=~@\s]+))?(?:([<>=~]+)("
+    + VALID_VERSION.pattern
+    + r"))?(?!\S)"
 )
 _new_tuple = tuple.__new__
 
 
 @lru_cache(maxsize=65536)
 def _parse_dependency_list(value: str) -> tuple[tuple[Dependency, ...], str | None]:
-    """Parse a space-separated index field; return the entries and why it is broken, if so."""
+    """Parse a space-separated index field; return the entries and why it is broken, if so.
+
+    A field with a word that does not parse, names a tag or matches a checksum goes
+    through `_parse_words`, which finds the reason.
+    """
     rows = _DEPENDENCY_WORD.findall(value)
     if len(rows) != len(value.split()):
         return _parse_words(value)
     entries = []
     for conflict, name, tag, op, version in rows:
-        if tag or (op and op != CHECKSUM_OPERATOR and not _is_valid_constraint(op, version)):
+        if tag or (op and op not in OPERATORS):
             return _parse_words(value)
         # Building the tuple directly skips the keyword handling of Dependency(...).
         entries.append(_new_tuple(Dependency, (name, op, version or None, bool(conflict), None)))
     return tuple(entries), None
-
-
-def _is_valid_constraint(op: str, version: str) -> bool:
-    return op in OPERATORS and is_valid_version(version)
 
 
 def _parse_words(value: str) -> tuple[tuple[Dependency, ...], str | None]:

@@ -169,7 +169,7 @@ def _next_token(version: str, position: int, previous: int) -> tuple[int, int | 
 # The versions that `tokenize_version` accepts, as one pattern: validating a version this
 # way costs a fraction of tokenizing it. A letter may follow digits only, digits may follow
 # a letter without a dot, and a dot may not follow a letter.
-_VALID_VERSION = re.compile(
+VALID_VERSION = re.compile(
     r"[0-9]+(?:\.[0-9]+|[a-z][0-9]+)*+[a-z]?"
     r"(?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*+)*+"
     r"(?:~[0-9a-fA-F]++)?(?:-r[0-9]++)?"
@@ -178,7 +178,7 @@ _VALID_VERSION = re.compile(
 
 def is_valid_version(version: str) -> bool:
     """Return whether apk-tools accepts `version`."""
-    return _VALID_VERSION.fullmatch(version) is not None
+    return VALID_VERSION.fullmatch(version) is not None
 
 
 def compare_tokens(a: tuple[Token, ...], b: tuple[Token, ...], *, fuzzy: bool = False) -> int:

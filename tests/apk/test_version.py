@@ -102,7 +102,16 @@ def test_validity_matches_tokenizer(version: str) -> None:
 
 @pytest.mark.parametrize(
     "version",
-    ["1.2a3.4", "0.99f7", "1.0_pre1_p2", "1.0_prex", "1.0a.1", "1.0_rc1.2", "1.0~ab-r2", "1.0-r2~ab"],
+    [
+        "1.2a3.4",
+        "0.99f7",
+        "1.0_pre1_p2",
+        "1.0_prex",
+        "1.0a.1",
+        "1.0_rc1.2",
+        "1.0~ab-r2",
+        "1.0-r2~ab",
+    ],
 )
 def test_validity_samples_match_tokenizer(version: str) -> None:
     assert is_valid_version(version) is tokenize_version(version)[1]
