@@ -259,6 +259,11 @@ _DEPENDENCY_WORD = re.compile(
     + VALID_VERSION.pattern
     + r"))?(?!\S)"
 )
+# A field whose every word is a name, or a name with `=` and a valid version: most D:
+# and p: values. Splitting such a field costs less than matching its words one by one.
+_SIMPLE_FIELD = re.compile(
+    r"\s*+(?:[^<>=~@!\s]++(?:=" + VALID_VERSION.pattern + r")?+(?!\S)\s*+)*+"
+)
 _new_tuple = tuple.__new__
 
 
@@ -269,6 +274,20 @@ def _parse_dependency_list(value: str) -> tuple[tuple[Dependency, ...], str | No
     A field with a word that does not parse, names a tag or matches a checksum goes
     through `_parse_words`, which finds the reason.
     """
+    # Building the tuples directly skips the keyword handling of Dependency(...).
+    if _SIMPLE_FIELD.fullmatch(value):
+        if "=" not in value:
+            return tuple(
+                [_new_tuple(Dependency, (word, "", None, False, None)) for word in value.split()]
+            ), None
+        entries = []
+        for word in value.split():
+            name, _, version = word.partition("=")
+            entries.append(
+                _new_tuple(Dependency, (name, "=" if version else "", version or None, False, None))
+            )
+        return tuple(entries), None
+
     rows = _DEPENDENCY_WORD.findall(value)
     if len(rows) != len(value.split()):
         return _parse_words(value)
@@ -276,7 +295,6 @@ def _parse_dependency_list(value: str) -> tuple[tuple[Dependency, ...], str | No
     for conflict, name, tag, op, version in rows:
         if tag or (op and op not in OPERATORS):
             return _parse_words(value)
-        # Building the tuple directly skips the keyword handling of Dependency(...).
         entries.append(_new_tuple(Dependency, (name, op, version or None, bool(conflict), None)))
     return tuple(entries), None
 
