@@ -12,6 +12,7 @@ Each step only ever disqualifies packages or locks names, so it terminates on an
 from __future__ import annotations
 
 import binascii
+import itertools
 import logging
 import re
 from collections import deque
@@ -113,7 +114,7 @@ class Repository:
 
     @cached_property
     def _positions(self) -> dict[int, int]:
-        return {id(package): index for index, package in enumerate(self.packages)}
+        return dict(zip(map(id, self.packages), itertools.count()))
 
     def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
         """Return the packages that provide `name`, each with the version it provides.
@@ -142,6 +143,12 @@ class Repository:
         """
         cache = self._first_provider_cache
         entries = cache.get(name)
+        if entries is None and self._identities_are_distinct:
+            # Every package is then the first of its identity.
+            entries = self.providers_of(name)
+            if len(entries) > 1:
+                entries = tuple(dict.fromkeys(entries))
+            cache[name] = entries
         if entries is None:
             by_identity = self.packages_by_identity
             found: dict[tuple[ApkPackage, str | None], None] = {}
@@ -151,6 +158,10 @@ class Repository:
                     found[(first, version)] = None
             entries = cache[name] = tuple(found)
         return entries
+
+    @cached_property
+    def _identities_are_distinct(self) -> bool:
+        return len(self.packages_by_identity) == len(self.packages)
 
     @cached_property
     def _first_provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
