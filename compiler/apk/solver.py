@@ -12,6 +12,7 @@ Each step only ever disqualifies packages or locks names, so it terminates on an
 from __future__ import annotations
 
 import binascii
+import itertools
 import logging
 import re
 from collections import deque
@@ -20,7 +21,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from compiler.apk.index import ApkPackage, Dependency, InvalidDependencyError, parse_dependency
-from compiler.apk.version import FUZZY, GREATER, LESS, OPERATORS, compare_tokens, tokenize_version
+from compiler.apk.version import (
+    FUZZY,
+    GREATER,
+    LESS,
+    OPERATORS,
+    Token,
+    compare_tokens,
+    tokenize_version,
+)
 from spec.errors import InvalidInputError, PinwrightError
 
 logger = logging.getLogger(__name__)
@@ -105,7 +114,7 @@ class Repository:
 
     @cached_property
     def _positions(self) -> dict[int, int]:
-        return {id(package): index for index, package in enumerate(self.packages)}
+        return dict(zip(map(id, self.packages), itertools.count()))
 
     def providers_of(self, name: str) -> tuple[tuple[ApkPackage, str | None], ...]:
         """Return the packages that provide `name`, each with the version it provides.
@@ -134,6 +143,12 @@ class Repository:
         """
         cache = self._first_provider_cache
         entries = cache.get(name)
+        if entries is None and self._identities_are_distinct:
+            # Every package is then the first of its identity.
+            entries = self.providers_of(name)
+            if len(entries) > 1:
+                entries = tuple(dict.fromkeys(entries))
+            cache[name] = entries
         if entries is None:
             by_identity = self.packages_by_identity
             found: dict[tuple[ApkPackage, str | None], None] = {}
@@ -143,6 +158,10 @@ class Repository:
                     found[(first, version)] = None
             entries = cache[name] = tuple(found)
         return entries
+
+    @cached_property
+    def _identities_are_distinct(self) -> bool:
+        return len(self.packages_by_identity) == len(self.packages)
 
     @cached_property
     def _first_provider_cache(self) -> dict[str, tuple[tuple[ApkPackage, str | None], ...]]:
@@ -354,15 +373,21 @@ class _Package:
     """Solver state of one package, shared by every name it provides."""
 
     __slots__ = (
-        "available", "conflicts", "dependencies_merged", "dependencies_used", "error",
-        "first_repository", "iif_failed", "iif_triggered", "in_changeset", "max_dep_chain",
-        "package", "pinning_allowed", "pinning_preferred", "repository_mask", "seen",
-        "selectable", "tag_ok", "tag_preferred", "version_tokens",
+        "available", "conflicts", "dependencies_merged", "dependencies_used", "depends",
+        "error", "first_repository", "iif_failed", "iif_triggered", "in_changeset",
+        "install_if", "max_dep_chain", "package", "pinning_allowed", "pinning_preferred",
+        "provides", "repository_mask", "seen", "selectable", "tag_ok", "tag_preferred",
+        "version_tokens",
     )  # fmt: skip
 
     def __init__(self, package: ApkPackage, first_repository: int, selectable: bool) -> None:
         self.package = package
-        self.version_tokens = tokenize_version(package.version)[0]
+        # The parsed fields of `package`, kept here because the solver reads them often.
+        self.depends = package.depends
+        self.provides = package.provides
+        self.install_if = package.install_if
+        # Tokenized on first use by `version_tokens_of`.
+        self.version_tokens: tuple[Token, ...] | None = None
         self.first_repository = first_repository
         self.repository_mask = 0
         self.seen = False
@@ -380,6 +405,14 @@ class _Package:
         self.dependencies_used = False
         self.error = False
         self.in_changeset = False
+
+
+def version_tokens_of(package: _Package) -> tuple[Token, ...]:
+    """Return the tokens of the version of `package`."""
+    tokens = package.version_tokens
+    if tokens is None:
+        tokens = package.version_tokens = tokenize_version(package.package.version)[0]
+    return tokens
 
 
 # A provider is a package with the version it provides a name at (None when unversioned).
@@ -440,7 +473,7 @@ def is_provided(dependency: Dependency, provider: _Provider) -> bool:
         return dependency.conflict
     mask = OPERATORS[dependency.op]
     provided_tokens = (
-        package.version_tokens
+        version_tokens_of(package)
         if version is package.package.version
         else tokenize_version(version)[0]
     )
@@ -569,7 +602,7 @@ class _Solver:
     def disqualify(self, package: _Package) -> None:
         package.selectable = False
         self.reevaluate_reverse_deps(self.name(package.package.name))
-        for provide in package.package.provides:
+        for provide in package.provides:
             self.reevaluate_reverse_deps(self.name(provide.name))
         self.reevaluate_reverse_installif(self.name(package.package.name))
 
@@ -593,18 +626,18 @@ class _Solver:
         for package, _version in name.providers:
             if not package.seen:
                 package.seen = True
-                package.iif_failed = not package.package.install_if
+                package.iif_failed = not package.install_if
                 package.tag_preferred = bool(
                     package.package.installed_size == 0 or package.repository_mask & default_bit
                 )
                 package.tag_ok = package.tag_preferred
-                for dependency in package.package.depends:
+                for dependency in package.depends:
                     dependency_name = self.name(dependency.name)
                     self.discover(dependency_name)
                     package.max_dep_chain = max(
                         package.max_dep_chain, dependency_name.max_dep_chain + 1
                     )
-            for dependency in package.package.depends:
+            for dependency in package.depends:
                 self.name(dependency.name).rdepends[name] = None
             name.no_iif = name.no_iif and package.iif_failed
             name.max_dep_chain = max(name.max_dep_chain, package.max_dep_chain)
@@ -652,7 +685,7 @@ class _Solver:
                 continue
             if any(
                 provide.name == must_provide.name or (skip_virtuals and provide.version is None)
-                for provide in package.package.provides
+                for provide in package.provides
             ):
                 continue
             self.disqualify(package)
@@ -667,7 +700,7 @@ class _Solver:
         for package, version in name.providers:
             package.dependencies_merged = False
             if reevaluate_deps and package.selectable:
-                for dependency in package.package.depends:
+                for dependency in package.depends:
                     if not self.is_satisfiable(dependency):
                         self.disqualify(package)
                         break
@@ -676,7 +709,7 @@ class _Solver:
             if reevaluate_iif and not package.iif_triggered and not package.iif_failed:
                 self._check_install_if(package)
             if reevaluate_iif and package.iif_triggered:
-                for condition in package.package.install_if:
+                for condition in package.install_if:
                     self.inherit_pinning(package, self.name(condition.name).chosen[0])
             has_iif = has_iif or package.iif_triggered
             no_iif = no_iif and package.iif_failed
@@ -687,13 +720,13 @@ class _Solver:
             package.dependencies_merged = True
             if first is None:
                 first = package
-            for dependency in package.package.depends:
+            for dependency in package.depends:
                 if not dependency.conflict:
                     _merge(self.name(dependency.name), "merge_depends", options)
             own = self.name(package.package.name)
             if _merge(own, "merge_provides", options):
                 own.has_virtual_provides |= version is None
-            for provide in package.package.provides:
+            for provide in package.provides:
                 provided = self.name(provide.name)
                 if _merge(provided, "merge_provides", options):
                     provided.has_virtual_provides |= provide.version is None
@@ -714,7 +747,7 @@ class _Solver:
     def _check_install_if(self, package: _Package) -> None:
         package.iif_triggered = True
         package.iif_failed = False
-        for condition in package.package.install_if:
+        for condition in package.install_if:
             condition_name = self.name(condition.name)
             if not condition_name.locked:
                 package.iif_triggered = False
@@ -730,11 +763,11 @@ class _Solver:
             package.dependencies_used = package.dependencies_merged
 
         if options == 1:
-            for dependency in first.package.depends:
+            for dependency in first.depends:
                 if _merge_complete(self.name(dependency.name), "merge_depends", options):
                     self.apply_constraint(first, dependency)
         else:
-            for dependency in first.package.depends:
+            for dependency in first.depends:
                 common = self.name(dependency.name)
                 if _merge_complete(common, "merge_depends", options) and common.requirers == 0:
                     common.requirers += 1
@@ -743,7 +776,7 @@ class _Solver:
                         self.inherit_pinning(package, first)
 
         own = self.name(first.package.name)
-        provided = [self.name(provide.name) for provide in first.package.provides]
+        provided = [self.name(provide.name) for provide in first.provides]
         for other in (own, *provided):
             if _merge_complete(other, "merge_provides", options):
                 self.exclude_non_providers(other, name, other.has_virtual_provides)
@@ -773,7 +806,7 @@ class _Solver:
             if result != 2:
                 return 1 if result == GREATER else -1
         if package_a.package.name == package_b.package.name:
-            result = compare_tokens(package_a.version_tokens, package_b.version_tokens)
+            result = compare_tokens(version_tokens_of(package_a), version_tokens_of(package_b))
             if result == LESS:
                 return -1
             if result == GREATER:
@@ -829,9 +862,9 @@ class _Solver:
         if not selected.selectable or not selected.tag_ok:
             self.mark_error(selected)
         self.assign(self.name(selected.package.name), (selected, selected.package.version))
-        for provide in selected.package.provides:
+        for provide in selected.provides:
             self.assign(self.name(provide.name), (selected, provide.version))
-        for dependency in selected.package.depends:
+        for dependency in selected.depends:
             self.apply_constraint(selected, dependency)
 
     def run(self, world: list[Dependency]) -> None:
@@ -893,9 +926,9 @@ class _Solver:
                 return
             package.in_changeset = True
             self.name(package.package.name).in_changeset = True
-            for provide in package.package.provides:
+            for provide in package.provides:
                 self.name(provide.name).in_changeset = True
-            for dependency in package.package.depends:
+            for dependency in package.depends:
                 add_dependency(package, dependency)
             selected.append(package)
             for dependent in self.name(package.package.name).rinstall_if:
@@ -905,13 +938,13 @@ class _Solver:
             package = name.chosen[0]
             if package is None or not name.seen or name.in_changeset:
                 return
-            for condition in package.package.install_if:
+            for condition in package.install_if:
                 condition_name = self.name(condition.name)
                 if not condition_name.in_changeset:
                     return
                 if not is_provided(condition, condition_name.chosen):
                     return
-            for condition in package.package.install_if:
+            for condition in package.install_if:
                 required_by.setdefault(package.package.name, {})[condition.name] = None
             add_name(name)
 
@@ -979,7 +1012,7 @@ def _explain_failure(
     """Build apk's reasons: missing names, then every selected package that breaks something."""
     report = _Report()
     provided = {package.package.name for package in selected} | {
-        provide.name for package in selected for provide in package.package.provides
+        provide.name for package in selected for provide in package.provides
     }
     reported: set[str] = set()
 
@@ -993,7 +1026,7 @@ def _explain_failure(
     check_missing(world)
     for package in selected:
         _explain_package(report, package, world, selected, solver)
-        check_missing(package.package.depends)
+        check_missing(package.depends)
     if not report.lines:
         report.lines.append("  the solver found no single broken constraint to report")
     return report.lines
@@ -1017,7 +1050,7 @@ def _explain_missing(
         if dependency.name == name and not dependency.conflict:
             report.add("required by", f"{WORLD}[{dependency}]")
     for package in selected:
-        for dependency in package.package.depends:
+        for dependency in package.depends:
             if dependency.name == name and not dependency.conflict:
                 report.add("required by", f"{package.package}[{dependency}]")
                 break
@@ -1060,7 +1093,7 @@ def _explain_package(
         same_name = other.package.name == package.package.name
         if other is not package and id(other) in marked and same_name:
             report.add("conflicts", str(other.package))
-    for provide in package.package.provides:
+    for provide in package.provides:
         skipped_self = False
         for other, version in solver.name(provide.name).providers:
             if id(other) not in marked or (provide.version is None and version is None):
@@ -1092,7 +1125,7 @@ def _report_requirers(
             report.add(key, f"{WORLD}[{dependency}]")
     # Requirers in the order their names were reached, as apk walks reverse dependencies.
     for requirer in sorted(selected, key=lambda item: discovery[item.package.name]):
-        for dependency in requirer.package.depends:
+        for dependency in requirer.depends:
             if _analyze(dependency, package) is satisfied:
                 report.add(key, f"{requirer.package}[{dependency}]")
     report.end_group()
@@ -1102,7 +1135,7 @@ def _analyze(dependency: Dependency, package: _Package) -> bool | None:
     """Return whether `package` meets `dependency`, or None when it is about another name."""
     if dependency.name == package.package.name:
         return is_provided(dependency, (package, package.package.version))
-    for provide in package.package.provides:
+    for provide in package.provides:
         if provide.name == dependency.name:
             return is_provided(dependency, (package, provide.version))
     return None

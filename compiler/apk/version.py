@@ -6,6 +6,7 @@ A version is `digits{.digits}...{letter}{_suffix{digits}}...{~hexhash}{-rN}`. Su
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from spec.errors import InvalidInputError
@@ -165,13 +166,19 @@ def _next_token(version: str, position: int, previous: int) -> tuple[int, int | 
     raise InvalidVersionError(version)
 
 
+# The versions that `tokenize_version` accepts, as one pattern: validating a version this
+# way costs a fraction of tokenizing it. A letter may follow digits only, digits may follow
+# a letter without a dot, and a dot may not follow a letter.
+VALID_VERSION = re.compile(
+    r"[0-9]+(?:\.[0-9]+|[a-z][0-9]+)*+[a-z]?"
+    r"(?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*+)*+"
+    r"(?:~[0-9a-fA-F]++)?(?:-r[0-9]++)?"
+)
+
+
 def is_valid_version(version: str) -> bool:
     """Return whether apk-tools accepts `version`."""
-    try:
-        parse_version(version)
-    except InvalidVersionError:
-        return False
-    return True
+    return VALID_VERSION.fullmatch(version) is not None
 
 
 def compare_tokens(a: tuple[Token, ...], b: tuple[Token, ...], *, fuzzy: bool = False) -> int:

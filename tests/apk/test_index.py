@@ -71,6 +71,36 @@ def test_broken_dependency_marked() -> None:
     assert package.broken == "dependency 'y@tag' names a repository tag"
 
 
+@pytest.mark.parametrize(
+    ("depends", "broken"),
+    [
+        ("a b>=1.0 c=>1", "invalid dependency 'c=>1'"),
+        ("a b>=1.0xy", "invalid dependency 'b>=1.0xy'"),
+        ("a b>= c", "invalid dependency 'b>='"),
+        ("a b!c", "invalid dependency 'b!c'"),
+        ("a b@tag>=1 c=>1", "dependency 'b@tag>=1' names a repository tag"),
+        ("a<=>1 b", "invalid dependency 'a<=>1'"),
+    ],
+)
+def test_first_bad_word_breaks_package(depends: str, broken: str) -> None:
+    (package,) = parse_index_text(f"P:x\nV:1\nD:{depends}\n", source="sample")
+    assert package.broken == broken
+    assert package.depends == ()
+
+
+def test_checksum_and_version_words() -> None:
+    text = "P:x\nV:1\nD:!a b><Q1zz= c><1.0 d~2.2 e<1_rc1-r0\n"
+    (package,) = parse_index_text(text, source="sample")
+    assert package.broken is None
+    assert package.depends == (
+        Dependency("a", conflict=True),
+        Dependency("b", "><", "Q1zz="),
+        Dependency("c", "><", "1.0"),
+        Dependency("d", "~", "2.2"),
+        Dependency("e", "<", "1_rc1-r0"),
+    )
+
+
 def test_bad_line_names_source() -> None:
     with pytest.raises(IndexFormatError) as caught:
         parse_index_text("P:x\nV:1\n\nnonsense\n", source="idx")

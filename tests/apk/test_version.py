@@ -13,6 +13,7 @@ from compiler.apk.version import (
     compare_versions,
     is_valid_version,
     match_version,
+    tokenize_version,
 )
 
 SYMBOLS = {"<": -1, "=": 0, ">": 1}
@@ -92,3 +93,25 @@ def test_total_order(a: str, b: str, c: str) -> None:
     assert compare_versions(a, b) == -compare_versions(b, a)
     if compare_versions(a, b) <= 0 and compare_versions(b, c) <= 0:
         assert compare_versions(a, c) <= 0
+
+
+@given(st.text(alphabet="0129.abpr_~-fgitcvshlen", max_size=14))
+def test_validity_matches_tokenizer(version: str) -> None:
+    assert is_valid_version(version) is tokenize_version(version)[1]
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "1.2a3.4",
+        "0.99f7",
+        "1.0_pre1_p2",
+        "1.0_prex",
+        "1.0a.1",
+        "1.0_rc1.2",
+        "1.0~ab-r2",
+        "1.0-r2~ab",
+    ],
+)
+def test_validity_samples_match_tokenizer(version: str) -> None:
+    assert is_valid_version(version) is tokenize_version(version)[1]
