@@ -16,7 +16,7 @@ from compiler.sources.credentials import (
     DockerConfigInvalidError,
     find_docker_config,
 )
-from compiler.sources.registry import (
+from compiler.sources.registry_auth import (
     BearerChallenge,
     TokenCache,
     basic_authorization,
