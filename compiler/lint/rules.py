@@ -25,6 +25,11 @@ RULES: dict[str, Rule] = {
         Rule("pip-unpinned", "error", "pip install installs a package without an == version."),
         Rule("npm-unpinned", "error", "npm install installs a package without a version."),
         Rule("download-unverified", "error", "A URL is downloaded with no checksum verification."),
+        Rule(
+            "git-unverified",
+            "error",
+            "git clone fetches a branch or tag with no check of the commit it gets.",
+        ),
     )
 }
 
@@ -176,13 +181,42 @@ def _tag(reference: str) -> str | None:
 # ----- RUN -----
 
 
+COMMIT_HASH = re.compile(r"(?<![0-9a-f])([0-9a-f]{40}|[0-9a-f]{64})(?![0-9a-f])")
+# Options of `git` itself and of `git clone` that take a value as the next word.
+GIT_VALUE_OPTIONS = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace"})
+GIT_CLONE_VALUE_OPTIONS = frozenset(
+    {
+        "-b",
+        "--branch",
+        "--depth",
+        "-o",
+        "--origin",
+        "-u",
+        "--upload-pack",
+        "--reference",
+        "--separate-git-dir",
+        "-c",
+        "--config",
+        "--shallow-since",
+        "--shallow-exclude",
+        "-j",
+        "--jobs",
+        "--filter",
+        "--template",
+    }
+)
+
+
 def check_run(instruction: Instruction) -> Iterator[Issue]:
     """Check the package installs and downloads of a RUN instruction."""
     commands = split_commands(run_script(instruction.arguments, instruction.heredocs))
     verified = any(_verifies_checksum(words) for words in commands)
+    # A full commit hash anywhere in the RUN (`git checkout HASH`, a `git rev-parse HEAD`
+    # comparison) pins what a clone fetched, since tags and branches can move.
+    pins_commit = any(COMMIT_HASH.search(word) for words in commands for word in words)
     cursor: Cursor | None = None
     for words in commands:
-        for rule, token, message, fix in _command_issues(words, verified):
+        for rule, token, message, fix in _command_issues(words, verified, pins_commit):
             found = instruction.locate(token, cursor)
             if found is None:
                 yield Issue(rule, instruction.line, None, message, fix)
@@ -191,7 +225,9 @@ def check_run(instruction: Instruction) -> Iterator[Issue]:
             yield Issue(rule, found.line, found.column, message, fix)
 
 
-def _command_issues(words: list[str], verified: bool) -> Iterator[tuple[str, str, str, str]]:
+def _command_issues(
+    words: list[str], verified: bool, pins_commit: bool
+) -> Iterator[tuple[str, str, str, str]]:
     """Yield (rule, token at fault, message, fix) for one simple command."""
     program = program_name(words[0])
     arguments = words[1:]
@@ -205,6 +241,8 @@ def _command_issues(words: list[str], verified: bool) -> Iterator[tuple[str, str
         yield from _pip_issues(arguments[2:])
     elif program == "npm":
         yield from _npm_issues(arguments)
+    elif program == "git" and not pins_commit:
+        yield from _git_issues(arguments)
     elif program in ("curl", "wget") and not verified:
         for word in arguments:
             if URL.match(word):
@@ -215,6 +253,21 @@ def _command_issues(words: list[str], verified: bool) -> Iterator[tuple[str, str
                     "check the file in the same RUN, such as "
                     "`echo 'SHA256  FILE' | sha256sum -c -`",
                 )
+
+
+def _git_issues(arguments: list[str]) -> Iterator[tuple[str, str, str, str]]:
+    subcommand, rest = _subcommand(arguments, GIT_VALUE_OPTIONS)
+    if subcommand != "clone":
+        return
+    for word in _operands(rest, GIT_CLONE_VALUE_OPTIONS):
+        yield (
+            "git-unverified",
+            word,
+            f"git clone of {word} does not check the commit it fetched",
+            "check it in the same RUN, such as "
+            '`test "$(git rev-parse HEAD)" = "COMMIT"`, or `git checkout COMMIT`',
+        )
+        return
 
 
 def _subcommand(arguments: list[str], value_options: frozenset[str]) -> tuple[str, list[str]]:

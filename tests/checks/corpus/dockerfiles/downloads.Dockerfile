@@ -14,3 +14,7 @@ RUN curl -fsSLO https://example.test/a.tgz && curl -fsSLO https://example.test/a
 # pinwright: ignore=download-unverified
 RUN curl -fsSLO https://example.test/b.tgz
 RUN echo "no download here: https://example.test/c.tgz"
+RUN git clone --depth 1 --branch v1.2.3 https://example.test/app.git /src && make -C /src
+RUN git -c advice.detachedHead=false clone --branch v1.2.3 https://example.test/app.git /src \
+    && test "$(git -C /src rev-parse HEAD)" = "0123456789abcdef0123456789abcdef01234567"
+RUN git clone https://example.test/app.git /src && git -C /src checkout 0123456789abcdef0123456789abcdef01234567
