@@ -183,7 +183,7 @@ class PackageValue:
 class PackagesValue:
     """`inputs.NAME` for Alpine packages: renders as sorted `name=version` pins.
 
-    Iterating yields objects with `name` and `version`; `arch.ARCH` holds the list of
+    Iterating yields objects with `name` and `version`; `arch.ARCH` is the list of
     one architecture.
     """
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -286,15 +287,15 @@ class AlpineReleaseOptions(StrictModel):
     )
 
 
+def _empty_as_defaults(value: Any) -> Any:
+    """Read `kind:` with nothing after it as `kind: {}`, every option at its default."""
+    return {} if value is None else value
+
+
 class AlpineReleaseInput(StrictModel):
     """The latest release file of an Alpine branch, for every architecture of the catalog."""
 
-    alpine_release: AlpineReleaseOptions
-
-    @field_validator("alpine_release", mode="before")
-    @classmethod
-    def _accept_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
+    alpine_release: Annotated[AlpineReleaseOptions, BeforeValidator(_empty_as_defaults)]
 
 
 class GoReleaseOptions(VersionOptions):
@@ -310,12 +311,7 @@ class GoReleaseOptions(VersionOptions):
 class GoReleaseInput(StrictModel):
     """The latest stable Go release from the Go download listing."""
 
-    go_release: GoReleaseOptions
-
-    @field_validator("go_release", mode="before")
-    @classmethod
-    def _accept_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
+    go_release: Annotated[GoReleaseOptions, BeforeValidator(_empty_as_defaults)]
 
 
 class PostgresReleaseOptions(VersionOptions):

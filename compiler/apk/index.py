@@ -2,7 +2,7 @@
 
 The archive is two concatenated gzip streams. The first contains one tar member,
 `.SIGN.RSA.<key file name>`, whose content is an RSA PKCS#1 v1.5 signature over the SHA-1
-of the raw bytes that follow the first stream. The second holds `DESCRIPTION` and `APKINDEX`.
+of the raw bytes that follow the first stream. The second contains `DESCRIPTION` and `APKINDEX`.
 """
 
 from __future__ import annotations
