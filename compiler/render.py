@@ -19,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.lockfile import Lock, sha256_text
 from compiler.stages import render_stages
-from compiler.templating import CatalogLoader, create_environment
+from compiler.templating import CatalogLoader, create_environment, describe_undefined
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import Location, PinwrightError
 from spec.models import ARCHITECTURES
@@ -124,8 +124,9 @@ def _render_template(
     except jinja2.TemplateSyntaxError as error:
         raise _syntax_error(error, path) from error
     except jinja2.UndefinedError as error:
+        detail = describe_undefined(error.message or "", entry.spec.inputs)
         raise TemplateRenderError(
-            f"undefined variable in {name}: {error.message}", location=_error_location(error, path)
+            f"undefined variable in {name}: {detail}", location=_error_location(error, path)
         ) from error
     except jinja2.TemplateNotFound as error:
         raise TemplateRenderError(

@@ -15,7 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.locked import GitTagValue, ImageValue, PackagesValue
-from compiler.templating import template_from_string
+from compiler.templating import describe_undefined, template_from_string
 from spec.catalog import Catalog, ImageEntry
 from spec.errors import PinwrightError
 from spec.models import (
@@ -99,9 +99,8 @@ class _StringRenderer:
                 f"template syntax error: {error.message}", location=location
             ) from error
         except jinja2.UndefinedError as error:
-            raise StepRenderError(
-                f"undefined variable: {error.message}", location=location
-            ) from error
+            detail = describe_undefined(error.message or "", self.entry.spec.inputs)
+            raise StepRenderError(f"undefined variable: {detail}", location=location) from error
         except Exception as error:
             # Step strings are user code: whatever they raise is a failure of that step.
             reason = (

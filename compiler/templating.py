@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -42,6 +45,23 @@ class CatalogLoader(jinja2.BaseLoader):
         source = path.read_text(encoding="utf-8")
         mtime = path.stat().st_mtime
         return source, str(path), lambda: path.stat().st_mtime == mtime
+
+
+# Jinja's message when a template names an input that the spec does not declare.
+_MISSING_INPUT = re.compile(r"^'mappingproxy object' has no attribute '([^']*)'$")
+
+
+def describe_undefined(message: str, inputs: Iterable[str]) -> str:
+    """Reword Jinja's message for an undefined `inputs.NAME` in the terms of the spec."""
+    match = _MISSING_INPUT.match(message)
+    if match is None:
+        return message
+    name = match.group(1)
+    declared = sorted(inputs)
+    close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    listed = ", ".join(declared) or "none"
+    return f"undefined input {name!r}{hint}; the spec declares: {listed}"
 
 
 def _inside(path: Path, folder: Path) -> bool:

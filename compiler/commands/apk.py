@@ -66,7 +66,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     compare.add_argument("b")
     compare.set_defaults(run=run_compare)
 
-    match = apk_commands.add_parser("match", help="exit 0 when A satisfies `OP B`, else 1")
+    match = apk_commands.add_parser(
+        "match",
+        help="exit 0 when version A satisfies the constraint OP B, else 1 "
+        "(`apk match 1.2 >= 1.0` exits 0)",
+    )
     match.add_argument("a")
     match.add_argument("op", metavar="OP", help="< <= = >= > ~ <~ >~, negated with a leading !")
     match.add_argument("b")

@@ -59,13 +59,23 @@ def open_catalog(args: argparse.Namespace) -> Catalog:
     return load_catalog(Path(args.catalog))
 
 
-def finish(outcome: Outcome, console: Console) -> int:
-    """Print the files written, then raise the failures for the CLI to print."""
+def print_written(outcome: Outcome, console: Console) -> None:
+    """Print one line for every file the job wrote."""
     for path in outcome.written:
         console.print(f"wrote {path}", markup=False)
+
+
+def raise_failures(outcome: Outcome) -> int:
+    """Raise the job's failures for the CLI to print; return 0 when there are none."""
     if outcome.failures:
         raise ProblemsError(outcome.failures)
     return 0
+
+
+def finish(outcome: Outcome, console: Console) -> int:
+    """Print the files written, then raise the failures for the CLI to print."""
+    print_written(outcome, console)
+    return raise_failures(outcome)
 
 
 def _positive_int(text: str) -> int:

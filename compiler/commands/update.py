@@ -13,8 +13,9 @@ from compiler.commands.build import add_build_arguments, build_options
 from compiler.commands.options import (
     add_image_arguments,
     add_network_arguments,
-    finish,
     open_catalog,
+    print_written,
+    raise_failures,
     resolve_options,
 )
 from compiler.diff.commits import ImageCommitError, commit_images, prepare_commits
@@ -70,11 +71,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     report = render_changes(outcome.changes, "table" if console.is_terminal else "text")
     console.print(report, markup=False, emoji=False, highlight=False)
 
+    print_written(outcome, console)
+
     if plan is not None:
         try:
             for commit in commit_images(plan, outcome.order):
                 console.print(f"committed {commit.commit[:12]} {commit.subject}", markup=False)
         except ImageCommitError as error:
-            # The lock and Dockerfile are written either way, so `finish` still lists them.
             outcome.failures.append(error)
-    return finish(outcome, console)
+    return raise_failures(outcome)

@@ -322,6 +322,13 @@ class RegistryClient:
             last_attempt = attempt == policy.attempts
             try:
                 response = self._send_to_endpoint(endpoint, method, path, all_headers, stream)
+            except requests.exceptions.SSLError:
+                # A TLS failure repeats on every try, so it is reported at once.
+                raise RegistryUnreachableError(
+                    f"cannot resolve {parsed}: TLS with registry {endpoint.host} failed; if it "
+                    "serves plain HTTP or a certificate you cannot verify, mark it with "
+                    f'`registries: {{"{endpoint.host}": {{insecure: true}}}}` in pinwright.yaml'
+                ) from None
             except requests.RequestException as error:
                 if last_attempt:
                     raise RegistryUnreachableError(

@@ -198,7 +198,7 @@ def test_template_form_with_include_and_directive(tmp_path: Path) -> None:
         pytest.param(
             "FROM {{ inputs.base }}\nRUN {{ inputs.nothing }}\n",
             "images/web/Dockerfile.j2:2: undefined variable in images/web/Dockerfile.j2: "
-            "'mappingproxy object' has no attribute 'nothing'",
+            "undefined input 'nothing'; the spec declares: base",
             id="undefined",
         ),
         pytest.param(
@@ -259,7 +259,7 @@ def test_step_expression_error_points_at_step(
         render_dockerfile(catalog.images["app"], catalog, lock)
     assert str(caught.value) == (
         "images/app/image.yaml:6:14: undefined variable: "
-        "'mappingproxy object' has no attribute 'missing'"
+        "undefined input 'missing'; the spec declares: base"
     )
 
 
@@ -311,7 +311,7 @@ def test_packages_install_as_root_on_non_root_base(tmp_path: Path) -> None:
 
     assert text.splitlines()[4:10] == [
         f"FROM registry.example.test/team/golang:latest@{BASE_DIGEST}",
-        "USER root",
+        "USER 0",
         "RUN apk add --no-cache \\",
         "        busybox=1.36.1-r29 \\",
         "        ca-certificates=20240226-r0",

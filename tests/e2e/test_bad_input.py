@@ -135,7 +135,7 @@ CASES = [
         1,
         [
             "images/app/Dockerfile.j2:1: undefined variable in images/app/Dockerfile.j2: "
-            "'mappingproxy object' has no attribute 'bsae'"
+            "undefined input 'bsae' (did you mean 'base'?); the spec declares: base, tool, tools"
         ],
     ),
     (

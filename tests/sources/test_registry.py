@@ -360,10 +360,14 @@ def test_tls_verified_unless_insecure(
     with pytest.raises(RegistryUnreachableError) as caught:
         client.resolve(reference)
 
+    host = registry_anonymous.host
     assert str(caught.value) == (
-        f"cannot resolve {reference}: registry {registry_anonymous.host} is unreachable "
-        "(SSLError) after 2 attempts"
+        f"cannot resolve {reference}: TLS with registry {host} failed; if it serves plain "
+        "HTTP or a certificate you cannot verify, mark it with "
+        f'`registries: {{"{host}": {{insecure: true}}}}` in pinwright.yaml'
     )
+    # A TLS failure is not retried: it would fail the same way every time.
+    assert session.counts == {"HEAD": 1}
 
 
 def test_mirror_with_path_prefix(
