@@ -6,7 +6,6 @@ reach Python internals nor silently render a missing variable as empty text.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import types
 from collections.abc import Mapping
@@ -202,7 +201,3 @@ def _strip_blank_edges(lines: list[str]) -> list[str]:
         if line or (result and result[-1]):
             result.append(line)
     return result
-
-
-def dockerfile_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
