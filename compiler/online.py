@@ -36,6 +36,7 @@ ONLINE_RULES: dict[str, Rule] = {
         Rule("image-vanished", "error", "A locked image digest is no longer served."),
         Rule("git-tag-vanished", "error", "A locked git tag is gone from its repository."),
         Rule("git-tag-moved", "error", "A locked git tag now points at another commit."),
+        Rule("image-tag-moved", "warning", "An image tag now points at a newer digest."),
         Rule("upstream-unreachable", "error", "An upstream source could not be asked."),
     )
 } | UPSTREAM_RULES
@@ -129,7 +130,21 @@ def _check_image(sources: Sources, locked: LockedImage, report: _Reporter) -> li
         return [report.finding("image-vanished", f"{reference}@{locked.digest} is not served")]
     except PinwrightError as error:
         return [report.finding("upstream-unreachable", error.message)]
-    return []
+    if "@" in locked.reference:
+        return []
+
+    # The pinned digest still builds; a tag that moved on is an update waiting, not a break.
+    try:
+        current = sources.registry.resolve(reference)
+    except PinwrightError as error:
+        return [report.finding("upstream-unreachable", error.message)]
+    if current.digest == locked.digest:
+        return []
+    message = (
+        f"{reference} now points at {current.digest}, not at the locked {locked.digest}; "
+        f"run `pinwright update {report.entry.name}` to move to it"
+    )
+    return [report.finding("image-tag-moved", message)]
 
 
 def _bind_packages(sources: Sources, locked: LockedPackages, arch: str, report: _Reporter) -> Check:

@@ -25,6 +25,7 @@ ONLINE_RULES = {
     "image-vanished",
     "git-tag-vanished",
     "git-tag-moved",
+    "image-tag-moved",
     "upstream-unreachable",
 }
 
@@ -158,6 +159,25 @@ def test_digest_no_longer_served(catalog: Path, upstream: Upstream, tmp_path: Pa
     reference = f"{upstream.registry.host}/public/busybox:3.19"
     assert online_findings(catalog, tmp_path / "cache") == [
         ("image-vanished", f"input 'alpine' of image base: {reference}@{missing} is not served")
+    ]
+
+
+def test_moved_image_tag_is_a_warning(catalog: Path, upstream: Upstream, tmp_path: Path) -> None:
+    # Another image of the same repository: it exists, but the tag points elsewhere.
+    older = upstream.registry.push("public/busybox", "older", files={"etc/older": b"1\n"})
+    edit_lock(catalog, "alpine", digest=older)
+    reference = f"{upstream.registry.host}/public/busybox:3.19"
+
+    options = ResolveOptions(jobs=4, cache_dir=tmp_path / "cache")
+    _, report = check_catalog(catalog, (), upstream=options)
+
+    moved = [finding for finding in report.findings if finding.rule == "image-tag-moved"]
+    assert [(finding.severity, finding.message) for finding in moved] == [
+        (
+            "warning",
+            f"input 'alpine' of image base: {reference} now points at {upstream.digest}, "
+            f"not at the locked {older}; run `pinwright update base` to move to it",
+        )
     ]
 
 
