@@ -565,8 +565,8 @@ class RegistryClient:
     def _not_found_error(
         self, parsed: ImageReference, endpoint: _Endpoint
     ) -> ManifestNotFoundError:
-        # The registry returns 404 for a missing tag and for a missing repository alike; its
-        # tag list tells them apart (404 NAME_UNKNOWN when the repository does not exist).
+        # The registry returns 404 for a missing tag and for a missing repository alike, so
+        # its tag list distinguishes them: 404 NAME_UNKNOWN when the repository does not exist.
         repository_missing = False
         tags_path = f"/v2/{endpoint.repository}/tags/list?n=1"
         try:
