@@ -47,7 +47,7 @@ def compute_delay(
 
     The delay is exponential, `backoff * 2**attempt`, with jitter that keeps between half
     and all of it, so that clients that failed together do not retry together. A server's
-    `Retry-After` wins when it asks for longer. The result never exceeds `max_wait`.
+    `Retry-After` wins when it requests a longer wait. The result never exceeds `max_wait`.
     """
     jitter = rng.uniform(0.5, 1.0) if rng is not None else random.uniform(0.5, 1.0)
     delay = backoff * 2.0**attempt * jitter
